@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3.11
+PORT ?= 5000
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+VENDOR := app/static/vendor
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test setup lint test-sqlite test-postgres browser-deps postgres-up translations assets clean
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) bpmn load
+	$(FLASK) seed-demo --if-empty
+	$(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+setup: $(VENV)/.installed assets translations
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR)/bpmn-js && mkdir -p $(VENDOR)/bpmn-js
+	cp -r node_modules/bpmn-js/dist/*.js node_modules/bpmn-js/dist/assets $(VENDOR)/bpmn-js/
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -q -d app/translations
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+
+postgres-up:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL is not answering"; exit 1
+
+test: setup lint browser-deps postgres-up test-sqlite test-postgres
+
+test-sqlite: setup
+	$(BIN)/pytest
+
+test-postgres: setup postgres-up
+	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

@@ -1,0 +1,326 @@
+"""The BPMN engine: parser, safe script engine, serializer and task-tree compaction.
+
+One Engine object per process holds the parsed specs (cached by the sha256 of
+their XML). Workflows are serialized without their spec — the spec is stored
+once, as the definition's XML, and looked up by hash when a workflow loads.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from services import expressions
+from services.roles import resolve_role
+
+ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+class EngineError(Exception):
+    """A diagram that cannot be parsed or a workflow that cannot run."""
+
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluates conditions and runs scripts through services.expressions, never eval/exec."""
+
+    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+        return expressions.evaluate(expression, {**(external_context or {}), **context})
+
+    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+        expressions.run_script(script, context)
+        return True
+
+    def call_service(self, context: dict, **kwargs: Any) -> Any:
+        raise expressions.ExpressionError("service tasks are not supported")
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """The script engine attached to every workflow, new or loaded."""
+
+    def __init__(self) -> None:
+        super().__init__(environment=SafeEnvironment())
+
+    def validate(self, expression: str) -> None:
+        expressions.parse_expression(expression)
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """What the application reads from a user task of the diagram."""
+
+    bpmn_id: str
+    name: str
+    lane: str | None
+    role: str | None
+    form: str | None
+    due: str | None
+    return_targets: tuple[str, ...]
+
+
+@dataclass
+class ParsedProcess:
+    """A parsed diagram: the executable spec and the metadata of its user tasks."""
+
+    sha256: str
+    process_id: str
+    name: str
+    spec: Any
+    subprocess_specs: dict
+    user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+
+
+def sha256_of(xml: bytes | str) -> str:
+    """The hash that identifies a diagram's exact bytes."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    return hashlib.sha256(data).hexdigest()
+
+
+def _as_bytes(xml: bytes | str) -> bytes:
+    return xml.encode("utf-8") if isinstance(xml, str) else xml
+
+
+class _SpecRefConverter(BpmnWorkflowConverter):
+    """Serializes a workflow with a reference to its spec instead of the spec itself."""
+
+    engine: Engine
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["spec_ref"] = workflow.definition_sha
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict) -> BpmnWorkflow:
+        parsed = self.engine.cached(dct.pop("spec_ref"))
+        workflow = self.target_class(parsed.spec, parsed.subprocess_specs, deserializing=True)
+        workflow.definition_sha = parsed.sha256
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+class Engine:
+    """Parses diagrams, creates, saves and restores workflows."""
+
+    def __init__(self) -> None:
+        registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        converter = _SpecRefConverter(BpmnWorkflow, registry)
+        converter.engine = self
+        self.serializer = BpmnWorkflowSerializer(registry)
+        self.script_engine = SafeScriptEngine()
+        self._cache: dict[str, ParsedProcess] = {}
+        self._lock = threading.Lock()
+
+    # -- parsing ---------------------------------------------------------------
+    def parse(self, xml: bytes | str, process_id: str | None = None) -> ParsedProcess:
+        """Parse a diagram (cached by hash); raise EngineError when SpiffWorkflow refuses it."""
+        data = _as_bytes(xml)
+        sha = sha256_of(data)
+        cached = self._cache.get(sha)
+        if cached is not None:
+            return cached
+        parsed = self._parse(data, sha, process_id)
+        with self._lock:
+            self._cache.setdefault(sha, parsed)
+        return self._cache[sha]
+
+    def cached(self, sha: str) -> ParsedProcess:
+        """The parsed diagram of a hash that was parsed before in this process."""
+        try:
+            return self._cache[sha]
+        except KeyError:
+            raise EngineError(f"process spec {sha[:12]} is not loaded") from None
+
+    def is_cached(self, sha: str) -> bool:
+        """True when the diagram with this hash is parsed in this process."""
+        return sha in self._cache
+
+    def _parse(self, data: bytes, sha: str, process_id: str | None) -> ParsedProcess:
+        parser = SpiffBpmnParser(validator=BpmnValidator())
+        try:
+            parser.add_bpmn_xml(parse_xml(data))
+            ids = parser.get_process_ids()
+            executable = [pid for pid in ids if parser.get_process_parser(pid).process_executable]
+            pid = process_id or (executable or ids or [None])[0]
+            if pid is None:
+                raise EngineError("the diagram has no process")
+            spec = parser.get_spec(pid)
+            subprocess_specs = parser.get_subprocess_specs(pid)
+        except ValidationException as exc:
+            raise EngineError(str(exc)) from None
+        except (etree.XMLSyntaxError, ValueError, KeyError, AttributeError, TypeError, IndexError) as exc:
+            raise EngineError(f"{exc.__class__.__name__}: {exc}") from None
+        parsed = ParsedProcess(sha256=sha, process_id=pid, name=spec.description or pid, spec=spec,
+                               subprocess_specs=subprocess_specs)
+        for each in [spec, *subprocess_specs.values()]:
+            for task_spec in each.task_specs.values():
+                if getattr(task_spec, "manual", False) and hasattr(task_spec, "bpmn_id"):
+                    parsed.user_tasks[task_spec.bpmn_id] = _user_task_info(task_spec)
+        return parsed
+
+    # -- workflows ---------------------------------------------------------------
+    def new_workflow(self, parsed: ParsedProcess) -> BpmnWorkflow:
+        """A fresh workflow of a parsed diagram, stepped to its first manual tasks."""
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
+        workflow.definition_sha = parsed.sha256
+        workflow.do_engine_steps()
+        return workflow
+
+    def dumps(self, workflow: BpmnWorkflow) -> bytes:
+        """The workflow's state, compacted, as compressed JSON without the spec."""
+        compact(workflow)
+        text = self.serializer.serialize_json(workflow)
+        return zlib.compress(text.encode("utf-8"), 6)
+
+    def loads(self, state: bytes) -> BpmnWorkflow:
+        """Restore a workflow saved by dumps(); its spec must be parsed already."""
+        text = zlib.decompress(state).decode("utf-8")
+        workflow = self.serializer.deserialize_json(text)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    @staticmethod
+    def spec_ref(state: bytes) -> str:
+        """The hash of the spec a saved state refers to, without restoring it."""
+        return json.loads(zlib.decompress(state))["spec_ref"]
+
+
+MAX_XML_BYTES = 2 * 1024 * 1024
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    """Parse untrusted XML: no DTD, no entities, no network, bounded size; EngineError otherwise."""
+    if len(data) > MAX_XML_BYTES:
+        raise EngineError(f"the diagram is larger than {MAX_XML_BYTES // 1024} KB")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             dtd_validation=False)
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise EngineError(f"not well-formed XML: {exc}") from None
+    if root is None:
+        raise EngineError("the document is empty")
+    if root.getroottree().docinfo.doctype:
+        raise EngineError("a DOCTYPE (and with it entities) is not allowed in a diagram")
+    return root
+
+
+def _user_task_info(task_spec: Any) -> UserTaskInfo:
+    props = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+    targets = tuple(t.strip() for t in (props.get("returnTargets") or "").split(",") if t.strip())
+    return UserTaskInfo(
+        bpmn_id=task_spec.bpmn_id,
+        name=task_spec.bpmn_name or task_spec.bpmn_id,
+        lane=task_spec.lane,
+        role=resolve_role(task_spec.lane),
+        form=props.get("form"),
+        due=props.get("due"),
+        return_targets=targets,
+    )
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """Every READY manual task of the workflow, subprocesses included."""
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
+    """The earliest time a waiting timer of the workflow is due, as naive UTC."""
+    times = []
+    for event in workflow.waiting_events():
+        value = getattr(event, "value", None)
+        if event.event_type.endswith("TimerEventDefinition") and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            times.append(moment)
+    return min(times) if times else None
+
+
+def compact(workflow: BpmnWorkflow) -> int:
+    """Drop the finished history above the active part of the task tree; return how many tasks went.
+
+    Every loop of the pipeline (a return for revision) deepens SpiffWorkflow's
+    task tree, and past a depth of 1000 its iterators stop seeing tasks. The
+    application keeps its own history, so the finished tasks above the lowest
+    common ancestor of every active task are not needed: the ancestor's parent
+    is re-attached to the root and everything else outside its subtree goes.
+    Nothing is dropped while a join waits for branches or when any unfinished
+    task lies outside that subtree.
+    """
+    tasks = workflow.tasks
+    root = workflow.task_tree
+    active = [t for t in tasks.values() if t.has_state(ACTIVE_STATES)]
+    if not active:
+        return 0
+    if any(isinstance(t.task_spec, UnstructuredJoin) for t in active):
+        return 0
+    ancestor = _lowest_common_ancestor(active)
+    if ancestor is None or ancestor is root or ancestor.parent is None or ancestor.parent is root:
+        return 0
+    keep: set[UUID] = set()
+    stack = [ancestor]
+    while stack:
+        task = stack.pop()
+        keep.add(task.id)
+        stack.extend(task.children)
+    if any(not t.has_state(TaskState.FINISHED_MASK) and t.id not in keep for t in tasks.values()):
+        return 0
+    anchor = ancestor.parent
+    keep.update({anchor.id, root.id})
+    removed = [task_id for task_id in tasks if task_id not in keep]
+    for task_id in removed:
+        del tasks[task_id]
+    anchor._children = [ancestor.id]
+    anchor._parent = root.id
+    root._children = [anchor.id]
+    for task_id in [tid for tid in workflow.subprocesses if tid not in keep]:
+        del workflow.subprocesses[task_id]
+    if workflow.last_task is not None and workflow.last_task.id not in keep:
+        workflow.last_task = None
+    return len(removed)
+
+
+def _lowest_common_ancestor(tasks: list[Task]) -> Task | None:
+    def path(task: Task) -> list[Task]:
+        chain = []
+        while task is not None:
+            chain.append(task)
+            task = task.parent
+        return chain[::-1]
+
+    paths = [path(t) for t in tasks]
+    common = None
+    for nodes in zip(*paths, strict=False):
+        first = nodes[0]
+        if all(n is first for n in nodes):
+            common = first
+        else:
+            break
+    return common
