@@ -1,0 +1,126 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request, session
+from sqlalchemy import event
+
+from app.config import BASE_DIR, Config
+from app.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; `config` overrides settings (tests pass their database URL here)."""
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    app.json.ensure_ascii = False
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_templating(app)
+    connect_receivers()
+    return app
+
+
+def _select_locale() -> str:
+    """Chinese by default; ?lang= (kept in the session) or, for the API, Accept-Language switch it."""
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in ("zh", "en"):
+        return chosen
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(["zh", "en"], default="zh")
+    return "zh"
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions; SQLite gets WAL, a busy timeout and foreign keys."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        if uri.startswith("sqlite:///") and ":memory:" not in uri:
+            from pathlib import Path
+
+            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories=str(
+        BASE_DIR / "app" / "translations"))
+    if uri.startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    from app.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per area."""
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.cases import bp as cases_bp
+    from app.inbox import bp as inbox_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Service errors and HTTP errors become JSON under /api and pages elsewhere."""
+    from app.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The flask CLI commands: seed-demo, bpmn, users."""
+    from app.cli import register
+
+    register(app)
+
+
+def register_templating(app: Flask) -> None:
+    """Filters and globals the templates use."""
+    from app.templating import register
+
+    register(app)
+
+
+def connect_receivers() -> None:
+    """Connect the signal receivers (idempotent: blinker keeps one connection per receiver)."""
+    from services import notifications
+
+    notifications.connect_receivers()

@@ -1,0 +1,35 @@
+"""Bearer-token authentication of API requests."""
+from __future__ import annotations
+
+from flask import g, request
+
+from app.api import bp
+from app.models import User, utcnow
+from services.context import Actor
+from services.errors import Unauthorized
+from services.identity import user_for_token
+
+PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi"}
+
+
+@bp.before_request
+def authenticate() -> None:
+    """Every API endpoint but the token exchange and the document needs a valid bearer token."""
+    g.api_user = None
+    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>")
+    g.api_user = user_for_token(token.strip(), utcnow())
+
+
+def api_user() -> User:
+    """The authenticated caller."""
+    return g.api_user
+
+
+def actor() -> Actor:
+    """The caller as the services see it."""
+    return Actor(user=g.api_user, ip=request.remote_addr)

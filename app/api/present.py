@@ -1,0 +1,84 @@
+"""Turning models into the API's JSON objects."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.models import Household, HumanTask, ModuleRecord, Notification, ProcessInstance, TaskEvent
+from services import history, instances, notifications
+
+
+def task(row: HumanTask) -> dict[str, Any]:
+    """The API's Task object."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "bpmn_id": row.bpmn_id,
+        "role": row.role,
+        "instance_id": row.instance_id,
+        "household_id": row.household_id,
+        "household_code": row.household.code,
+        "project_id": row.project_id,
+        "status": row.status,
+        "assignee": row.assignee.username if row.assignee is not None else None,
+        "created_at": row.created_at,
+        "due_at": row.due_at,
+        "returned": row.returned,
+        "return_reason": row.return_reason,
+    }
+
+
+def history_entry(event: TaskEvent) -> dict[str, Any]:
+    """One line of an instance's history."""
+    return {
+        "at": event.at,
+        "actor": event.actor.username if event.actor is not None else None,
+        "action": event.action,
+        "task": event.task_name,
+        "detail": event.detail,
+    }
+
+
+def instance_summary(instance: ProcessInstance) -> dict[str, Any]:
+    """An instance without its tasks and history."""
+    return {
+        "id": instance.id,
+        "status": instance.status,
+        "definition": {"key": instance.definition.key, "version": instance.definition.version},
+        "household_id": instance.household_id,
+        "project_id": instance.project_id,
+        "created_at": instance.created_at,
+        "last_progress_at": instance.last_progress_at,
+        "completed_at": instance.completed_at,
+        "error_message": instance.error_message,
+    }
+
+
+def instance(inst: ProcessInstance, current: list[HumanTask], events: list[TaskEvent]) -> dict[str, Any]:
+    """The API's Instance object."""
+    return {**instance_summary(inst), "current_tasks": [task(t) for t in current],
+            "history": [history_entry(e) for e in events]}
+
+
+def module(record: ModuleRecord, updated_by: str | None) -> dict[str, Any]:
+    """A module's data with its version."""
+    return {"module": record.module, "data": record.data, "version": record.version,
+            "updated_at": record.updated_at, "updated_by": updated_by}
+
+
+def household(row: Household) -> dict[str, Any]:
+    """The API's Household object."""
+    return {k: getattr(row, k) for k in ("id", "project_id", "work_group_id", "code", "kind", "section",
+                                          "address", "head_name", "phone", "land_nature", "notes",
+                                          "created_at")}
+
+
+def notification(row: Notification) -> dict[str, Any]:
+    """A notification, its message in the reader's language."""
+    return {"id": row.id, "kind": row.kind, "message": notifications.render(row.kind, row.params)
+            if row.params else row.message, "task_id": row.task_id, "instance_id": row.instance_id,
+            "created_at": row.created_at, "read": row.read_at is not None}
+
+
+def instance_full(inst: ProcessInstance) -> dict[str, Any]:
+    """The Instance object with its open steps and whole history."""
+    return instance(inst, instances.current_tasks(inst.id), history.for_instance(inst.id))

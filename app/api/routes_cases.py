@@ -1,0 +1,54 @@
+"""API routes of cases: households (creating one starts its pipeline), instances, module data."""
+from __future__ import annotations
+
+from app.api import bp, present
+from app.api.auth import actor
+from app.api.docs import doc
+from app.api.helpers import json_body, query_args, respond
+from app.api.schemas import (
+    HouseholdCreate,
+    HouseholdCreated,
+    HouseholdDetail,
+    InstanceListArgs,
+    InstancePage,
+    InstanceSchema,
+)
+from app.models import utcnow
+from services import households, instances, runtime
+
+
+@bp.post("/projects/<int:project_id>/households")
+@doc("Create a household and start its pipeline (surveyor, admin)", body=HouseholdCreate,
+     response=HouseholdCreated, status=201, errors=(403, 404, 409), tag="households")
+def create_household(project_id: int):
+    household, instance = households.create(actor(), project_id, json_body(), now=utcnow())
+    return respond(HouseholdCreated, {"household": present.household(household), "instance_id": instance.id},
+                   status=201)
+
+
+@bp.get("/households/<int:household_id>")
+@doc("A household with each module's data", response=HouseholdDetail, errors=(404,), tag="households")
+def get_household(household_id: int):
+    case = households.case_file(actor(), household_id)
+    return respond(HouseholdDetail, {
+        **present.household(case.household),
+        "modules": {name: present.module(r, case.editors.get(r.updated_by_id)) for name, r in case.records.items()},
+        "instance": present.instance_summary(case.instance) if case.instance else None,
+        "current_tasks": [present.task(t) for t in case.current],
+    })
+
+
+@bp.get("/instances")
+@doc("Instances of the caller's projects", query=InstanceListArgs, response=InstancePage, tag="instances")
+def list_instances():
+    args = query_args(InstanceListArgs)
+    rows, total = instances.search(actor(), instances.InstanceQuery(**args), utcnow())
+    return respond(InstancePage, {"items": [present.instance_summary(r) for r in rows], "total": total,
+                                  "page": args["page"], "per_page": args["per_page"]})
+
+
+@bp.get("/instances/<int:instance_id>")
+@doc("An instance with its open steps and history", response=InstanceSchema, errors=(404,), tag="instances")
+def get_instance(instance_id: int):
+    instance = runtime.instance_or_404(actor(), instance_id)
+    return respond(InstanceSchema, present.instance_full(instance))

@@ -1,0 +1,70 @@
+"""API routes: tokens, the caller, projects, notifications and the OpenAPI document."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+
+from app.api import bp, present
+from app.api.auth import actor, api_user
+from app.api.docs import build_spec, doc
+from app.api.helpers import json_body, load, query_args, respond
+from app.api.schemas import (
+    MeSchema,
+    NotificationArgs,
+    NotificationList,
+    NotificationSchema,
+    ProjectList,
+    TokenRequest,
+    TokenResponse,
+)
+from app.models import utcnow
+from services import access, identity, notifications
+
+
+@bp.post("/auth/token")
+@doc("Exchange a username and password for a bearer token", body=TokenRequest, response=TokenResponse,
+     public=True, errors=(401,), tag="auth")
+def issue_token():
+    values = load(TokenRequest, json_body())
+    raw, token = identity.exchange_password_for_token(
+        values["username"], values["password"], ip=request.remote_addr,
+        ttl_hours=current_app.config["TOKEN_TTL_HOURS"], now=utcnow())
+    return respond(TokenResponse, {"token": raw, "expires_at": token.expires_at})
+
+
+@bp.get("/me")
+@doc("The caller: roles and projects", response=MeSchema, tag="auth")
+def me():
+    user = api_user()
+    return respond(MeSchema, {"username": user.username, "display_name": user.display_name,
+                              "roles": sorted(user.role_codes), "project_ids": access.visible_project_ids(user)})
+
+
+@bp.get("/projects")
+@doc("The caller's projects", response=ProjectList, tag="projects")
+def projects():
+    rows = access.visible_projects(api_user())
+    return respond(ProjectList, {"items": rows})
+
+
+@bp.get("/notifications")
+@doc("The caller's notifications, newest first", query=NotificationArgs, response=NotificationList,
+     tag="notifications")
+def list_notifications():
+    args = query_args(NotificationArgs)
+    user = api_user()
+    rows = notifications.for_user(user.id, unread=args.get("unread"), limit=args["limit"])
+    return respond(NotificationList, {"items": [present.notification(r) for r in rows],
+                                      "unread": notifications.unread_count(user.id)})
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@doc("Mark a notification read", response=NotificationSchema, errors=(404,), tag="notifications")
+def read_notification(notification_id: int):
+    row = notifications.mark_read(actor(), notification_id, utcnow())
+    return respond(NotificationSchema, present.notification(row))
+
+
+@bp.get("/openapi.json")
+@doc("This document", public=True, tag="meta")
+def openapi():
+    return jsonify(build_spec(current_app))

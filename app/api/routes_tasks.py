@@ -1,0 +1,74 @@
+"""API routes of the inbox: list, detail, claim, release, complete, return."""
+from __future__ import annotations
+
+from app.api import bp, present
+from app.api.auth import actor, api_user
+from app.api.docs import doc
+from app.api.helpers import json_body, load, query_args, respond
+from app.api.schemas import (
+    CompleteRequest,
+    InstanceEnvelope,
+    ReturnRequest,
+    TaskDetailSchema,
+    TaskListArgs,
+    TaskPage,
+    TaskSchema,
+)
+from app.models import utcnow
+from services import runtime, tasks
+from services.errors import InvalidInput
+from services.forms import get_form, json_schema
+
+
+@bp.get("/tasks")
+@doc("Open steps the caller may work on", query=TaskListArgs, response=TaskPage, tag="tasks")
+def list_tasks():
+    args = query_args(TaskListArgs)
+    rows, total = tasks.list_tasks(api_user(), tasks.TaskQuery(**args), utcnow())
+    return respond(TaskPage, {"items": [present.task(r) for r in rows], "total": total,
+                              "page": args["page"], "per_page": args["per_page"]})
+
+
+@bp.get("/tasks/<int:task_id>")
+@doc("A step with its form (JSON Schema), data so far and return targets", response=TaskDetailSchema,
+     errors=(404,), tag="tasks")
+def get_task(task_id: int):
+    row = tasks.get_task(api_user(), task_id)
+    form = get_form(row.form_key)
+    return respond(TaskDetailSchema, {**present.task(row),
+                                      "form": json_schema(form) if form else {},
+                                      "data": tasks.form_values(row),
+                                      "return_targets": tasks.return_targets(row)})
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@doc("Claim a step", response=TaskSchema, errors=(403, 404, 409), tag="tasks")
+def claim_task(task_id: int):
+    return respond(TaskSchema, present.task(tasks.claim(actor(), task_id, utcnow())))
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@doc("Release a claimed step", response=TaskSchema, errors=(403, 404, 409), tag="tasks")
+def release_task(task_id: int):
+    return respond(TaskSchema, present.task(tasks.release(actor(), task_id, utcnow())))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@doc("Complete a step with its form data", body=CompleteRequest, response=InstanceEnvelope,
+     errors=(403, 404, 409), tag="tasks")
+def complete_task(task_id: int):
+    values = load(CompleteRequest, json_body())
+    instance = runtime.complete_task(actor(), task_id, values["data"], now=utcnow())
+    return respond(InstanceEnvelope, {"instance": present.instance_full(instance)})
+
+
+@bp.post("/tasks/<int:task_id>/return")
+@doc("Send the case back to an earlier step with a reason", body=ReturnRequest, response=InstanceEnvelope,
+     errors=(403, 404, 409), tag="tasks")
+def return_task(task_id: int):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+    instance = runtime.return_task(actor(), task_id, body.get("to"), body.get("reason"), now=utcnow())
+    return respond(InstanceEnvelope, {"instance": present.instance_full(instance)})
+

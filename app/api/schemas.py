@@ -1,0 +1,241 @@
+"""Marshmallow schemas of the JSON API: what it accepts and returns; the OpenAPI document uses them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema, validate
+from marshmallow import fields as f
+
+from app.models import HOUSEHOLD_KINDS
+
+
+class UtcDateTime(f.DateTime):
+    """A naive-UTC timestamp written as ISO 8601 with a Z."""
+
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return value.replace(microsecond=0).isoformat() + "Z"
+
+
+class ErrorBody(Schema):
+    code = f.String(required=True)
+    message = f.String(required=True)
+    fields = f.Dict(keys=f.String(), values=f.List(f.String()))
+
+
+class ErrorSchema(Schema):
+    error = f.Nested(ErrorBody, required=True)
+
+
+class HealthSchema(Schema):
+    status = f.String()
+
+
+class TokenRequest(Schema):
+    username = f.String(required=True, validate=validate.Length(min=1, max=64))
+    password = f.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class TokenResponse(Schema):
+    token = f.String()
+    expires_at = UtcDateTime()
+
+
+class MeSchema(Schema):
+    username = f.String()
+    display_name = f.String()
+    roles = f.List(f.String())
+    project_ids = f.List(f.Integer())
+
+
+class ProjectSchema(Schema):
+    id = f.Integer()
+    code = f.String()
+    name = f.String()
+
+
+class ProjectList(Schema):
+    items = f.List(f.Nested(ProjectSchema))
+
+
+class HouseholdCreate(Schema):
+    code = f.String(required=True, metadata={"description": "unique in the project"})
+    kind = f.String(required=True, validate=validate.OneOf(HOUSEHOLD_KINDS))
+    address = f.String(required=True)
+    head_name = f.String(required=True)
+    section = f.String(allow_none=True)
+    phone = f.String(allow_none=True)
+    land_nature = f.String(allow_none=True, validate=validate.OneOf(("collective", "state")))
+    notes = f.String(allow_none=True)
+    work_group_id = f.Integer(allow_none=True)
+
+
+class HouseholdSchema(Schema):
+    id = f.Integer()
+    project_id = f.Integer()
+    work_group_id = f.Integer(allow_none=True)
+    code = f.String()
+    kind = f.String()
+    section = f.String(allow_none=True)
+    address = f.String()
+    head_name = f.String()
+    phone = f.String(allow_none=True)
+    land_nature = f.String(allow_none=True)
+    notes = f.String(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class ModuleSummary(Schema):
+    module = f.String()
+    data = f.Dict()
+    version = f.Integer()
+    updated_at = UtcDateTime(allow_none=True)
+    updated_by = f.String(allow_none=True)
+
+
+class TaskSchema(Schema):
+    id = f.Integer()
+    name = f.String()
+    bpmn_id = f.String()
+    role = f.String()
+    instance_id = f.Integer()
+    household_id = f.Integer()
+    household_code = f.String()
+    project_id = f.Integer()
+    status = f.String(metadata={"enum": ["ready", "completed", "cancelled"]})
+    assignee = f.String(allow_none=True)
+    created_at = UtcDateTime()
+    due_at = UtcDateTime(allow_none=True)
+    returned = f.Boolean()
+    return_reason = f.String(allow_none=True)
+
+
+class ReturnTarget(Schema):
+    bpmn_id = f.String()
+    name = f.String()
+
+
+class TaskDetailSchema(TaskSchema):
+    form = f.Dict(metadata={"description": "JSON Schema of the data complete accepts"})
+    data = f.Dict()
+    return_targets = f.List(f.Nested(ReturnTarget))
+
+
+class TaskPage(Schema):
+    items = f.List(f.Nested(TaskSchema))
+    total = f.Integer()
+    page = f.Integer()
+    per_page = f.Integer()
+
+
+class TaskListArgs(Schema):
+    role = f.String(validate=validate.Length(max=32))
+    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    instance_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    assigned = f.String(validate=validate.OneOf(("me", "unassigned")))
+    overdue = f.Boolean()
+    returned = f.Boolean()
+    q = f.String(validate=validate.Length(max=100))
+    page = f.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CompleteRequest(Schema):
+    data = f.Dict(required=True, metadata={"description": "the step's form data (see the task's form)"})
+
+
+class ReturnRequest(Schema):
+    to = f.String(required=True, metadata={"description": "bpmn_id of one of the task's return_targets"})
+    reason = f.String(required=True)
+
+
+class DefinitionRef(Schema):
+    key = f.String()
+    version = f.Integer()
+
+
+class HistoryEntry(Schema):
+    at = UtcDateTime()
+    actor = f.String(allow_none=True)
+    action = f.String()
+    task = f.String(allow_none=True)
+    detail = f.Raw(allow_none=True)
+
+
+class InstanceSchema(Schema):
+    id = f.Integer()
+    status = f.String()
+    definition = f.Nested(DefinitionRef)
+    household_id = f.Integer()
+    project_id = f.Integer()
+    created_at = UtcDateTime()
+    last_progress_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
+    error_message = f.String(allow_none=True)
+    current_tasks = f.List(f.Nested(TaskSchema))
+    history = f.List(f.Nested(HistoryEntry))
+
+
+class InstanceEnvelope(Schema):
+    instance = f.Nested(InstanceSchema)
+
+
+class InstanceSummary(Schema):
+    id = f.Integer()
+    status = f.String()
+    definition = f.Nested(DefinitionRef)
+    household_id = f.Integer()
+    project_id = f.Integer()
+    last_progress_at = UtcDateTime()
+
+
+class InstancePage(Schema):
+    items = f.List(f.Nested(InstanceSummary))
+    total = f.Integer()
+    page = f.Integer()
+    per_page = f.Integer()
+
+
+class InstanceListArgs(Schema):
+    status = f.String(validate=validate.OneOf(("running", "completed", "suspended", "error", "cancelled")))
+    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    stuck_days = f.Integer(validate=validate.Range(min=0, max=3650))
+    page = f.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class HouseholdCreated(Schema):
+    household = f.Nested(HouseholdSchema)
+    instance_id = f.Integer()
+
+
+class HouseholdDetail(HouseholdSchema):
+    modules = f.Dict(keys=f.String(), values=f.Nested(ModuleSummary))
+    instance = f.Nested(InstanceSummary, allow_none=True)
+    current_tasks = f.List(f.Nested(TaskSchema))
+
+
+class NotificationSchema(Schema):
+    id = f.Integer()
+    kind = f.String()
+    message = f.String()
+    task_id = f.Integer(allow_none=True)
+    instance_id = f.Integer(allow_none=True)
+    created_at = UtcDateTime()
+    read = f.Boolean()
+
+
+class NotificationList(Schema):
+    items = f.List(f.Nested(NotificationSchema))
+    unread = f.Integer()
+
+
+class NotificationArgs(Schema):
+    unread = f.Boolean()
+    limit = f.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class OkSchema(Schema):
+    ok = f.Boolean()

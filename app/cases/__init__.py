@@ -1,0 +1,6 @@
+"""The case pages: the list with search, a new household, one household's whole file."""
+from flask import Blueprint
+
+bp = Blueprint("cases", __name__)
+
+from app.cases import routes  # noqa: E402,F401

@@ -1,0 +1,75 @@
+"""Case routes: list and search, create, the case page and its diagram."""
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.cases import bp
+from app.models import HOUSEHOLD_KINDS, utcnow
+from app.web import int_arg, page_actor
+from services import access, history, households, modules
+from services.errors import InvalidInput, NotFound
+from services.households import LAND_NATURES
+
+STATUSES = ("running", "completed", "error", "suspended", "cancelled")
+
+
+@bp.get("/cases")
+@login_required
+def index():
+    status = request.args.get("status")
+    query = households.CaseQuery(
+        q=(request.args.get("q") or "").strip()[:100] or None,
+        project_id=int_arg("project_id"),
+        status=status if status in STATUSES else None,
+        step=(request.args.get("step") or "").strip()[:64] or None,
+        page=int_arg("page", 1, maximum=100000),
+    )
+    rows, total = households.search(page_actor(), query)
+    steps = households.open_steps_by_instance([i.id for _, i in rows if i is not None])
+    return render_template("cases/index.html", rows=rows, total=total, query=query, steps=steps,
+                           statuses=STATUSES, projects=access.visible_projects(current_user))
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def new():
+    projects = access.visible_projects(current_user)
+    values: dict = {}
+    errors: dict = {}
+    if request.method == "POST":
+        values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token" and v.strip()}
+        project_id = values.pop("project_id", "")
+        if "work_group_id" in values and values["work_group_id"].isdigit():
+            values["work_group_id"] = int(values["work_group_id"])
+        try:
+            if not project_id.isdigit():
+                raise InvalidInput("choose a project", {"project_id": [_("Choose a project.")]})
+            household, _instance = households.create(page_actor(), int(project_id), values, now=utcnow())
+        except InvalidInput as exc:
+            errors = exc.fields
+            values["project_id"] = project_id
+        else:
+            flash(_("Household %(code)s created; its survey is waiting.", code=household.code), "success")
+            return redirect(url_for("cases.detail", household_id=household.id))
+    return render_template("cases/new.html", projects=projects, kinds=HOUSEHOLD_KINDS, natures=LAND_NATURES,
+                           values=values, errors=errors), (422 if errors else 200)
+
+
+@bp.get("/cases/<int:household_id>")
+@login_required
+def detail(household_id: int):
+    case = households.case_file(page_actor(), household_id)
+    events = history.for_instance(case.instance.id) if case.instance else []
+    return render_template("cases/detail.html", case=case, events=events, modules_shown=modules.MODULES)
+
+
+@bp.get("/cases/<int:household_id>/diagram.bpmn")
+@login_required
+def diagram(household_id: int):
+    case = households.case_file(page_actor(), household_id)
+    if case.instance is None:
+        raise NotFound("the household has no case running")
+    return Response(case.instance.definition.bpmn_xml, mimetype="application/xml",
+                    headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,51 @@
+"""Configuration: every environment variable the application reads, with its default."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production defaults, overridable from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'relocation.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    BPMN_DIR = os.environ.get("BPMN_DIR", str(BASE_DIR / "bpmn"))
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh")
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = ("zh", "en")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_HOURS", "8")) * 3600
+    DUE_SOON_HOURS = int(os.environ.get("DUE_SOON_HOURS", "24"))
+    PER_PAGE_MAX = 200
+    TESTING = False
+
+
+class TestConfig(Config):
+    """Settings for the test suite; the database URL is supplied by the fixtures."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105
+    WTF_CSRF_ENABLED = False
+    DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105

@@ -1,0 +1,63 @@
+"""Error handling: one place turns every error into the API's JSON shape or a readable page."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+from services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+          422: "invalid_input", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
+
+
+def wants_json() -> bool:
+    """API paths answer in JSON; pages answer in HTML."""
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    """The API's error body with its status; a page for browsers."""
+    if wants_json():
+        body: dict = {"error": {"code": code, "message": message}}
+        if status == 422:
+            body["error"]["fields"] = fields or {}
+        response = jsonify(body)
+        response.status_code = status
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    return render_template("errors/error.html", status=status, code=code, message=message,
+                           fields=fields or {}), status
+
+
+def register(app: Flask) -> None:
+    """Install the handlers on the application."""
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        db.session.rollback()
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        db.session.rollback()
+        return error_response(400, "csrf", "the form expired or was not sent from this site; reload and retry")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        status = exc.code or 500
+        return error_response(status, _CODES.get(status, "http_error"), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")

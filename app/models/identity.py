@@ -1,0 +1,113 @@
+"""Users, roles, projects and work groups: who may see and do what."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import utcnow
+
+user_roles = Table(
+    "user_roles",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_code", ForeignKey("roles.code", ondelete="CASCADE"), primary_key=True),
+)
+
+group_members = Table(
+    "group_members",
+    db.metadata,
+    Column("group_id", ForeignKey("work_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_group_members_user", "user_id"),
+)
+
+
+class Role(db.Model):
+    """A role of DOMAIN.md (surveyor, appraiser, …); lanes of the BPMN name them."""
+
+    __tablename__ = "roles"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+
+
+class Project(db.Model):
+    """A demolition project (项目) with its households and work groups."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    sign_deadline: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    groups: Mapped[list[WorkGroup]] = relationship(back_populates="project", order_by="WorkGroup.id")
+
+
+class WorkGroup(db.Model):
+    """A work group (工作组) of a project; membership grants access to the project."""
+
+    __tablename__ = "work_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    project: Mapped[Project] = relationship(back_populates="groups")
+    members: Mapped[list[User]] = relationship(secondary=group_members, back_populates="groups")
+
+
+class User(UserMixin, db.Model):
+    """A member of staff who signs in; holds roles and belongs to work groups."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
+    groups: Mapped[list[WorkGroup]] = relationship(
+        secondary=group_members, back_populates="members", lazy="selectin"
+    )
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return self.active
+
+    @property
+    def role_codes(self) -> set[str]:
+        """The codes of the roles this user holds."""
+        return {r.code for r in self.roles}
+
+    @property
+    def sees_all_projects(self) -> bool:
+        """Supervisors and administrators see every project."""
+        return bool(self.role_codes & {"supervisor", "admin"})
+
+    def has_role(self, *codes: str) -> bool:
+        """True when the user holds any of the given roles."""
+        return bool(self.role_codes.intersection(codes))
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API, stored as a SHA-256 digest with an expiry."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

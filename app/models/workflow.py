@@ -1,0 +1,117 @@
+"""The persisted engine: process definitions, instances, open human tasks and their history."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.household import Household
+from app.models.types import JsonType, utcnow
+
+DEFINITION_STATUSES = ("draft", "deployed", "retired")
+INSTANCE_STATUSES = ("running", "completed", "suspended", "error", "cancelled")
+TASK_STATUSES = ("ready", "completed", "cancelled")
+
+
+class ProcessDefinition(db.Model):
+    """One version of a BPMN process; instances stay pinned to the version they started on."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_definition_key_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(128))
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    deployed_at: Mapped[datetime | None]
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ProcessInstance(db.Model):
+    """A running pipeline of one household, with its serialized workflow state."""
+
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        Index("ix_instances_project_status", "project_id", "status"),
+        Index("ix_instances_status_progress", "status", "last_progress_at"),
+        Index("ix_instances_next_timer", "next_timer_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id", ondelete="RESTRICT"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    lock_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_progress_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_timer_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    definition: Mapped[ProcessDefinition] = relationship()
+    household: Mapped[Household] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(db.Model):
+    """One manual step of an instance as the inbox sees it; queried without the workflow."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_guid", name="uq_human_task_guid"),
+        Index("ix_human_tasks_inbox", "status", "role", "project_id", "due_at"),
+        Index("ix_human_tasks_instance_status", "instance_id", "status"),
+        Index("ix_human_tasks_assignee_status", "assignee_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    task_guid: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    form_key: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    returned: Mapped[bool] = mapped_column(default=False)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    returned_from: Mapped[str | None] = mapped_column(String(128))
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    instance: Mapped[ProcessInstance] = relationship()
+    household: Mapped[Household] = relationship()
+    assignee = relationship("User", foreign_keys=[assignee_id])
+
+
+class TaskEvent(db.Model):
+    """The history of an instance: every task created, claimed, completed, returned, …"""
+
+    __tablename__ = "task_events"
+    __table_args__ = (Index("ix_task_events_instance_at", "instance_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(24))
+    bpmn_id: Mapped[str | None] = mapped_column(String(64))
+    task_name: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict | None] = mapped_column(JsonType)
+
+    actor = relationship("User")

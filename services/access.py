@@ -1,0 +1,82 @@
+"""Who may see what: a user sees the households of their projects (supervisor and admin see all)."""
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+
+from app.extensions import db
+from app.models import Household, Project, Role, User, WorkGroup, group_members
+from services.errors import Forbidden, NotFound
+
+
+def project_ids(user: User) -> set[int] | None:
+    """The ids of the projects the user may see; None means every project."""
+    if user.sees_all_projects:
+        return None
+    return {g.project_id for g in user.groups}
+
+
+def visible_project_ids(user: User) -> list[int]:
+    """The ids of the projects the user may see, as a concrete list."""
+    ids = project_ids(user)
+    if ids is None:
+        return list(db.session.scalars(select(Project.id).order_by(Project.id)))
+    return sorted(ids)
+
+
+def restrict_to_projects(query: Select, column, user: User) -> Select:
+    """Add the user's project restriction to a query on a table with a project column."""
+    ids = project_ids(user)
+    if ids is None:
+        return query
+    return query.where(column.in_(ids or [-1]))
+
+
+def can_see_project(user: User, project_id: int) -> bool:
+    """True when the project is one of the user's."""
+    ids = project_ids(user)
+    return ids is None or project_id in ids
+
+
+def get_project(user: User, project_id: int) -> Project:
+    """A project the user may see, or NotFound (never leak what exists)."""
+    project = db.session.get(Project, project_id)
+    if project is None or not can_see_project(user, project.id):
+        raise NotFound("project not found")
+    return project
+
+
+def get_household(user: User, household_id: int) -> Household:
+    """A household of the user's projects, or NotFound."""
+    household = db.session.get(Household, household_id)
+    if household is None or not can_see_project(user, household.project_id):
+        raise NotFound("household not found")
+    return household
+
+
+def require_role(user: User, *codes: str) -> None:
+    """Raise Forbidden unless the user holds one of the roles."""
+    if not user.has_role(*codes):
+        raise Forbidden("your roles do not allow this")
+
+
+def users_with_role(role: str, project_id: int) -> list[User]:
+    """Active users who hold a role and may work on the project (its work groups, or all projects)."""
+    in_project = (
+        select(group_members.c.user_id)
+        .join(WorkGroup, WorkGroup.id == group_members.c.group_id)
+        .where(WorkGroup.project_id == project_id)
+    )
+    sees_all = User.roles.any(Role.code.in_(("supervisor", "admin")))
+    query = (
+        select(User)
+        .where(User.active.is_(True), User.roles.any(Role.code == role))
+        .where(or_(User.id.in_(in_project), sees_all))
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def visible_projects(user: User) -> list[Project]:
+    """The projects the user may see, by code."""
+    stmt = restrict_to_projects(select(Project), Project.id, user).order_by(Project.code)
+    return list(db.session.scalars(stmt))

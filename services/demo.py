@@ -1,0 +1,199 @@
+"""Demo data: the project 北区三村 with one user per role and households at every step."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import HumanTask, Project, User, WorkGroup, utcnow
+from services import definitions, households, identity, runtime
+from services.context import Actor
+from services.roles import ROLES
+from services.tx import transaction
+
+DEMO_NAMES = {
+    "surveyor": "王建国", "appraiser": "李评估", "rights_officer": "赵明确", "accountant": "钱会计",
+    "calc_auditor": "孙复核", "policy_reviewer": "周政策", "group_leader": "吴组长", "village_cadre": "郑村委",
+    "handler": "冯经办", "reviewer": "陈审核", "finance": "褚财务", "archivist": "卫档案",
+    "supervisor": "蒋分管", "process_owner": "沈流程", "admin": "韩管理",
+}
+SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = ["建华", "秀英", "桂兰", "志强", "国庆", "美玲", "德明", "春梅", "永福", "丽娟", "海涛", "玉珍",
+         "长生", "金凤", "小军", "淑芬", "保国", "红霞", "振兴", "翠花"]
+FIRMS = ["江城房地产估价有限公司", "华信资产评估事务所", "正衡土地房地产评估公司"]
+
+# the stage each demo household is brought to: the steps completed in order
+PATH = ["survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review", "agreement_draft",
+        "sign_handler", "sign_group_leader", "sign_village_cadre", "sign_reviewer", "payment", "archive"]
+
+
+def database_is_empty() -> bool:
+    """True when no user exists yet (make run seeds only then)."""
+    return not db.session.scalar(select(func.count()).select_from(User))
+
+
+def seed(password: str, households: int = 60, now: datetime | None = None) -> str:
+    """Create the demo; returns a one-line summary."""
+    now = now or utcnow()
+    rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    with transaction():
+        identity.ensure_roles()
+        definitions.load_shipped(definitions.SHIPPED_DIR, Actor.system(), now)
+        users = _users(password)
+        project, groups = _project("BQ3C", "北区三村集体土地征收项目", ["第一工作组", "第二工作组"], users)
+        road, road_groups = _project("BJL", "滨江路拓宽工程（沿街店面）", ["拓宽组"], users)
+        surveyor2 = identity.create_user("surveyor_bjl", password, "邱调查（滨江路）", ["surveyor"])
+        road_groups[0].members.append(surveyor2)
+    admin = Actor(users["admin"])
+    created = 0
+    for index in range(households):
+        stage, overdue, returned = _plan(index, households)
+        _make_case(rng, admin, users, project, groups[index % len(groups)], index, stage, overdue, returned, now)
+        created += 1
+    for index in range(6):
+        _make_case(rng, admin, users, road, road_groups[0], 100 + index, index % 3, index == 1, None, now,
+                   kind="shop")
+        created += 1
+    return f"{len(users)} users, projects {project.code} and {road.code}, {created} households"
+
+
+def _users(password: str) -> dict[str, User]:
+    users = {}
+    for code in ROLES:
+        existing = db.session.scalar(select(User).where(User.username == code))
+        users[code] = existing or identity.create_user(code, password, DEMO_NAMES[code], [code])
+    return users
+
+
+def _project(code: str, name: str, group_names: list[str], users: dict[str, User]) -> tuple[Project, list]:
+    project = Project(code=code, name=name, description=name, sign_deadline=(utcnow() + timedelta(days=90)).date())
+    db.session.add(project)
+    db.session.flush()
+    groups = []
+    for group_name in group_names:
+        group = WorkGroup(project_id=project.id, name=group_name)
+        group.members = [u for c, u in users.items() if c not in ("supervisor", "admin")]
+        if "group_leader" in users:
+            group.leader_id = users["group_leader"].id
+        db.session.add(group)
+        groups.append(group)
+    db.session.flush()
+    return project, groups
+
+
+def _plan(index: int, total: int) -> tuple[int, bool, str | None]:
+    """(how many steps of PATH to complete, whether the open step is overdue, a return to make)."""
+    stage = index % (len(PATH) + 1)
+    overdue = index % 7 == 3
+    returned = None
+    if index % 10 == 4:
+        stage, returned = PATH.index("calc_audit"), "calc_audit"   # waits at calculation, returned
+    elif index % 10 == 9 and index < 40:
+        stage, returned = PATH.index("sign_group_leader"), "sign"  # waits at the agreement draft, returned
+    elif index % 17 == 6 and stage > PATH.index("calc_audit"):
+        returned = "calc_audit"                                     # was returned once, moved on since
+    return stage, overdue, returned
+
+
+def _make_case(rng: random.Random, admin: Actor, users: dict[str, User], project: Project, group: WorkGroup,
+               index: int, stage: int, overdue: bool, returned: str | None, now: datetime,
+               kind: str | None = None) -> None:
+    kind = kind or rng.choice(["collective_house"] * 6 + ["state_house", "enterprise", "shop"])
+    head = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    steps = stage + (2 if returned else 0)
+    # step k happens a day after step k-1; the open step is overdue when the last step was long ago
+    start = now - timedelta(days=steps + (14 if overdue else 0), hours=2)
+    household, instance = households.create(admin, project.id, {
+        "code": f"{project.code}-{index + 1:03d}", "kind": kind, "head_name": head,
+        "address": f"{project.name[:4]}{index % 6 + 1}组{10 + index}号", "section": f"{index % 3 + 1}号片区",
+        "phone": f"139{rng.randint(10000000, 99999999)}", "work_group_id": group.id,
+    }, now=start)
+    moment = start
+    reviewer, target = {"calc_audit": ("calc_audit", "calculation"),
+                        "sign": ("sign_group_leader", "agreement_draft")}.get(returned or "", (None, None))
+    reasons = {"calculation": "装修补偿单价套用有误，请按政策表重新核算",
+               "agreement_draft": "搬迁期限与公告不一致，请修改协议"}
+    for position, bpmn_id in enumerate(PATH[:stage + 1]):
+        moment += timedelta(days=1)
+        if bpmn_id == reviewer:
+            _return(users, instance.id, reviewer, target, reasons[target], moment)
+            if position == stage:
+                return  # leave the re-opened step waiting, marked as returned
+            moment += timedelta(days=1)
+            _complete(rng, users, instance.id, target, moment)
+            if reviewer == "sign_group_leader":
+                _complete(rng, users, instance.id, "sign_handler", moment + timedelta(hours=2))
+            moment += timedelta(days=1)
+        if position < stage:
+            _complete(rng, users, instance.id, bpmn_id, moment)
+            if bpmn_id == "sign_reviewer" and position + 1 < stage:
+                _finish_tracking_audit(users, instance.id, moment + timedelta(hours=4))
+
+
+def _open(users: dict[str, User], instance_id: int, bpmn_id: str) -> tuple[User, int]:
+    row = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                    HumanTask.bpmn_id == bpmn_id, HumanTask.status == "ready"))
+    if row is None:
+        raise LookupError(f"demo: step {bpmn_id} is not open on instance {instance_id}")
+    return users[row.role], row.id
+
+
+def _complete(rng: random.Random, users: dict[str, User], instance_id: int, bpmn_id: str, at: datetime) -> None:
+    user, task_id = _open(users, instance_id, bpmn_id)
+    runtime.complete_task(Actor(user), task_id, _data(rng, bpmn_id, at), now=at)
+
+
+def _finish_tracking_audit(users: dict[str, User], instance_id: int, at: datetime) -> None:
+    """Large agreements stop at tracking audit; the demo clears it for cases that moved further."""
+    try:
+        reviewer, audit_id = _open(users, instance_id, "tracking_audit")
+    except LookupError:
+        return
+    runtime.complete_task(Actor(reviewer), audit_id, {"opinion": "资金用途与协议一致，同意拨付"}, now=at)
+
+
+def _return(users: dict[str, User], instance_id: int, bpmn_id: str, to: str, reason: str, at: datetime) -> None:
+    user, task_id = _open(users, instance_id, bpmn_id)
+    runtime.return_task(Actor(user), task_id, to, reason, now=at)
+
+
+def _data(rng: random.Random, bpmn_id: str, at: datetime) -> dict[str, Any]:
+    area = Decimal(rng.randint(8000, 32000)) / 100
+    day = at.date().isoformat()
+    if bpmn_id == "survey":
+        return {"head_name": rng.choice(SURNAMES) + rng.choice(GIVEN), "address": "北区三村",
+                "persons_count": rng.randint(2, 7), "homestead_area": str(area + 40), "measured_area": str(area),
+                "structure": rng.choice(["brick_concrete", "frame", "brick_wood", "simple"]),
+                "use": rng.choice(["residential"] * 4 + ["business"]),
+                "legal_status": rng.choice(["legal"] * 4 + ["unregistered_legal", "legacy"])}
+    if bpmn_id == "appraisal":
+        return {"firm": rng.choice(FIRMS), "report_no": f"PG{at:%Y}-{rng.randint(1000, 9999)}", "report_date": day,
+                "unit_price": str(rng.randint(2800, 6800)), "decoration_value": str(rng.randint(8, 60) * 1000)}
+    if bpmn_id == "rights":
+        return {"legal_area": str(area - 5), "excluded_area": "5.00", "exclusion_reason": "院内简易棚未登记",
+                "resettlement_persons": rng.randint(2, 6), "basis": "依据不动产登记及村委会证明认定"}
+    if bpmn_id == "calculation":
+        total = rng.randint(60, 380) * 10000 + rng.randint(0, 9999)
+        if rng.random() < 0.15:
+            total = rng.randint(510, 900) * 10000
+        return {"option": rng.choice(["cash", "swap"]), "compensation_total": f"{total}.00",
+                "notes": "按2026版补偿政策表核算"}
+    if bpmn_id in ("calc_audit", "policy_review"):
+        return {"opinion": "核对无误，同意" if bpmn_id == "calc_audit" else "符合政策规定，同意"}
+    if bpmn_id == "agreement_draft":
+        amount = rng.choice([rng.randint(60, 380) * 10000, rng.randint(520, 880) * 10000])
+        return {"amount": f"{amount}.00", "move_deadline": (at + timedelta(days=60)).date().isoformat(),
+                "household_signed_on": day}
+    if bpmn_id.startswith("sign_"):
+        return {"opinion": "同意"}
+    if bpmn_id == "payment":
+        return {"amount": str(rng.randint(60, 380) * 10000), "paid_on": day,
+                "voucher_no": f"FK{rng.randint(10000, 99999)}"}
+    if bpmn_id == "archive":
+        return {"box_no": f"A{rng.randint(1, 40):02d}", "serial_no": str(rng.randint(1, 500)),
+                "checklist_complete": True}
+    raise ValueError(bpmn_id)

@@ -1,0 +1,115 @@
+"""The registry of step forms: the key a BPMN user task names → its schema and module."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from marshmallow import Schema, ValidationError
+from marshmallow import fields as mf
+
+from services.errors import InvalidInput
+
+GatewayFn = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def no_gateway_data(values: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Steps that decide nothing for the gateways."""
+    return {}
+
+
+def decision_gateway_data(values: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Reviewing steps hand their decision to the gateway after them."""
+    return {"decision": values["decision"]}
+
+
+@dataclass(frozen=True)
+class StepForm:
+    """A step's form: its schema, the module it writes and what it tells the gateways."""
+
+    key: str
+    schema: type[Schema]
+    module: str
+    title: Any
+    reviewing: bool = False
+    # where in the module's data the values go: None merges them at the top; "signatures.{role}"
+    # keeps each signer's values apart
+    section: str | None = None
+    gateway: GatewayFn = field(default=no_gateway_data)
+
+    def load(self, data: Any) -> dict[str, Any]:
+        """Validate input; InvalidInput names every bad field."""
+        if not isinstance(data, dict):
+            raise InvalidInput("data must be an object", {"data": ["must be an object"]})
+        try:
+            return self.schema().load(data)
+        except ValidationError as exc:
+            raise InvalidInput("the form has errors", flatten_messages(exc.messages)) from None
+
+    def dump(self, values: dict[str, Any]) -> dict[str, Any]:
+        """JSON-ready values (Decimal as strings, dates as ISO)."""
+        return self.schema().dump(values)
+
+
+def flatten_messages(messages: Any) -> dict[str, list[str]]:
+    """Marshmallow's nested messages as {"field.sub": [problems]}."""
+    if isinstance(messages, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            if isinstance(value, dict):
+                for sub, problems in flatten_messages(value).items():
+                    out[f"{key}.{sub}"] = problems
+            else:
+                out[str(key)] = [str(v) for v in (value if isinstance(value, list) else [value])]
+        return out
+    return {"data": [str(messages)]}
+
+
+FORMS: dict[str, StepForm] = {}
+
+
+def register(form: StepForm) -> StepForm:
+    """Add a form under its key; a key may be registered once."""
+    if form.key in FORMS:
+        raise ValueError(f"form {form.key} registered twice")
+    FORMS[form.key] = form
+    return form
+
+
+def get_form(key: str | None) -> StepForm | None:
+    """The form registered under a key, or None."""
+    return FORMS.get(key or "")
+
+
+_SPEC = APISpec("forms", "1", "3.0.3")
+_CONVERTER = OpenAPIConverter("3.0.3", lambda schema: None, _SPEC)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        return str(value)  # lazy translated strings
+    return value
+
+
+def json_schema(form: StepForm) -> dict[str, Any]:
+    """The form as JSON Schema (titles in the current locale), for clients and the page renderer."""
+    schema = form.schema()
+    result = _CONVERTER.schema2jsonschema(schema)
+    for name, prop in result.get("properties", {}).items():
+        declared = schema.fields[name]
+        if isinstance(declared, mf.Decimal):
+            prop.update({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{1,2})?$"})
+            for bound in ("minimum", "maximum"):
+                if bound in prop:
+                    prop[f"x-{bound}"] = prop.pop(bound)
+    result["title"] = form.title
+    return _plain(result)

@@ -1,0 +1,41 @@
+"""The history of an instance: every task event with actor and time."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import HumanTask, TaskEvent
+from services.context import Actor
+
+
+def record(instance_id: int, action: str, *, actor: Actor, at: datetime, task: HumanTask | None = None,
+           bpmn_id: str | None = None, task_name: str | None = None, detail: dict[str, Any] | None = None,
+           ) -> TaskEvent:
+    """Add one event to an instance's history."""
+    event = TaskEvent(
+        instance_id=instance_id,
+        human_task_id=task.id if task is not None else None,
+        at=at,
+        actor_id=actor.id,
+        action=action,
+        bpmn_id=task.bpmn_id if task is not None else bpmn_id,
+        task_name=task.name if task is not None else task_name,
+        detail=detail or None,
+    )
+    db.session.add(event)
+    return event
+
+
+def for_instance(instance_id: int) -> list[TaskEvent]:
+    """The whole history of an instance, oldest first."""
+    query = (
+        select(TaskEvent)
+        .where(TaskEvent.instance_id == instance_id)
+        .options(joinedload(TaskEvent.actor))
+        .order_by(TaskEvent.at, TaskEvent.id)
+    )
+    return list(db.session.scalars(query))

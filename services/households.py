@@ -1,0 +1,150 @@
+"""Households: creating a case (which starts its pipeline), finding and showing cases."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, validate
+from marshmallow import fields as f
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import HOUSEHOLD_KINDS, Household, HumanTask, ModuleRecord, ProcessInstance, User, WorkGroup
+from services import audit, instances, modules, runtime
+from services.access import get_household, get_project, require_role, restrict_to_projects
+from services.context import Actor
+from services.errors import InvalidInput
+from services.forms.registry import flatten_messages
+from services.tx import transaction
+
+LAND_NATURES = ("collective", "state")
+
+
+class HouseholdInput(Schema):
+    """What creating a household takes."""
+
+    code = f.String(required=True, validate=[validate.Length(min=1, max=32),
+                                             validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
+                                                             error="letters, digits, - and _ only")])
+    kind = f.String(required=True, validate=validate.OneOf(HOUSEHOLD_KINDS))
+    address = f.String(required=True, validate=validate.Length(min=1, max=255))
+    head_name = f.String(required=True, validate=validate.Length(min=1, max=64))
+    section = f.String(validate=validate.Length(max=64), allow_none=True)
+    phone = f.String(validate=validate.Length(max=32), allow_none=True)
+    land_nature = f.String(validate=validate.OneOf(LAND_NATURES), allow_none=True)
+    notes = f.String(validate=validate.Length(max=2000), allow_none=True)
+    work_group_id = f.Integer(allow_none=True, strict=True)
+
+
+def create(actor: Actor, project_id: int, data: Any, *, now: datetime) -> tuple[Household, ProcessInstance]:
+    """Create a household in a project and start its pipeline (surveyors and admins)."""
+    with transaction():
+        project = get_project(actor.user, project_id)
+        require_role(actor.user, "surveyor", "admin")
+        if not isinstance(data, dict):
+            raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+        try:
+            values = HouseholdInput().load(data)
+        except ValidationError as exc:
+            raise InvalidInput("the household has errors", flatten_messages(exc.messages)) from None
+        exists = db.session.scalar(select(func.count()).where(Household.project_id == project.id,
+                                                              Household.code == values["code"]))
+        if exists:
+            raise InvalidInput("the household code is taken", {"code": ["already exists in this project"]})
+        group_id = values.get("work_group_id")
+        if group_id is not None:
+            group = db.session.get(WorkGroup, group_id)
+            if group is None or group.project_id != project.id:
+                raise InvalidInput("unknown work group", {"work_group_id": ["not a work group of this project"]})
+        elif project.groups:
+            group_id = project.groups[0].id
+        if values.get("land_nature") is None:
+            values["land_nature"] = "collective" if values["kind"] == "collective_house" else "state"
+        household = Household(project_id=project.id, created_at=now, created_by_id=actor.id,
+                              **{**values, "work_group_id": group_id})
+        db.session.add(household)
+        db.session.flush()
+        audit.record(actor, "household.create", "household", household.id, household_id=household.id,
+                     after=values, at=now)
+        instance = runtime.start_instance(actor, household, now=now)
+    return household, instance
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """The case list's filters."""
+
+    q: str | None = None
+    project_id: int | None = None
+    status: str | None = None
+    step: str | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+def search(actor: Actor, query: CaseQuery) -> tuple[list[tuple[Household, ProcessInstance | None]], int]:
+    """Households of the actor's projects matching the filters, newest first, with their instance."""
+    stmt = select(Household, ProcessInstance).outerjoin(
+        ProcessInstance, ProcessInstance.household_id == Household.id)
+    stmt = restrict_to_projects(stmt, Household.project_id, actor.user)
+    if query.project_id:
+        stmt = stmt.where(Household.project_id == query.project_id)
+    if query.q:
+        pattern = f"%{query.q.strip()}%"
+        stmt = stmt.where(or_(Household.code.ilike(pattern), Household.head_name.ilike(pattern),
+                              Household.address.ilike(pattern), Household.phone.ilike(pattern)))
+    if query.status:
+        stmt = stmt.where(ProcessInstance.status == query.status)
+    if query.step:
+        stmt = stmt.where(ProcessInstance.id.in_(
+            select(HumanTask.instance_id).where(HumanTask.status == "ready", HumanTask.bpmn_id == query.step)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.execute(
+        stmt.options(selectinload(Household.project))
+        .order_by(Household.id.desc())
+        .limit(query.per_page).offset((query.page - 1) * query.per_page)
+    ).all()
+    return [(h, i) for h, i in rows], int(total)
+
+
+def open_steps_by_instance(instance_ids: list[int]) -> dict[int, list[HumanTask]]:
+    """The open steps of several instances in one query, by instance."""
+    if not instance_ids:
+        return {}
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids),
+                                                      HumanTask.status == "ready").order_by(HumanTask.id))
+    result: dict[int, list[HumanTask]] = {}
+    for row in rows:
+        result.setdefault(row.instance_id, []).append(row)
+    return result
+
+
+def instance_of(household_id: int) -> ProcessInstance | None:
+    """The household's newest process instance."""
+    return db.session.scalar(select(ProcessInstance).where(ProcessInstance.household_id == household_id)
+                             .order_by(ProcessInstance.id.desc()).limit(1))
+
+
+@dataclass
+class CaseFile:
+    """Everything the case page and the API show of one household."""
+
+    household: Household
+    instance: ProcessInstance | None
+    records: dict[str, ModuleRecord]
+    editors: dict[int, str]
+    current: list[HumanTask]
+
+
+def case_file(actor: Actor, household_id: int) -> CaseFile:
+    """A household of the actor's projects with its modules, instance and open steps."""
+    household = get_household(actor.user, household_id)
+    records = modules.all_records(household.id)
+    editor_ids = {r.updated_by_id for r in records.values() if r.updated_by_id}
+    editors = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(editor_ids))).all()) \
+        if editor_ids else {}
+    instance = instance_of(household.id)
+    current = instances.current_tasks(instance.id) if instance is not None else []
+    return CaseFile(household, instance, records, editors, current)

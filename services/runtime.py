@@ -1,0 +1,272 @@
+"""Moving cases through the pipeline: start, complete, return — each change one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Household, HumanTask, ProcessInstance, User
+from services import audit, definitions, history, modules, signals, store
+from services.access import get_household
+from services.context import Actor
+from services.deadlines import due_at
+from services.engine import EngineError, ParsedProcess, ready_user_tasks
+from services.errors import Conflict, InvalidInput, NotFound
+from services.expressions import ExpressionError
+from services.forms import get_form
+from services.tasks import task_for_action
+from services.tx import transaction
+
+PIPELINE_KEY = "relocation"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What moved the workflow: the completed task, and where it was sent back to, if anywhere."""
+
+    task: HumanTask | None = None
+    return_to: str | None = None
+    reason: str | None = None
+
+
+def start_instance(actor: Actor, household: Household, *, now: datetime, key: str = PIPELINE_KEY,
+                   ) -> ProcessInstance:
+    """Start the pipeline for a household (in the caller's transaction)."""
+    definition = definitions.current(key)
+    process = definitions.parsed(definition)
+    workflow = definitions.get_engine().new_workflow(process)
+    instance = ProcessInstance(definition=definition, household_id=household.id, project_id=household.project_id,
+                               status="running", state=b"", created_at=now, updated_at=now, last_progress_at=now)
+    db.session.add(instance)
+    db.session.flush()
+    history.record(instance.id, "started", actor=actor, at=now,
+                   detail={"definition": f"{definition.key} v{definition.version}"})
+    _advance(instance, workflow, process, actor, now, Change())
+    return instance
+
+
+class _EngineFailure(Exception):
+    def __init__(self, instance_id: int, message: str):
+        super().__init__(message)
+        self.instance_id = instance_id
+        self.message = message
+
+
+def complete_task(actor: Actor, task_id: int, data: Any, *, now: datetime) -> ProcessInstance:
+    """Complete a step with its form data; the case moves on to the next steps."""
+    try:
+        return _complete(actor, task_id, data, now=now)
+    except _EngineFailure as failure:
+        _mark_error(actor, failure, now)
+        raise Conflict(f"the process could not continue: {failure.message}", code="engine_error") from None
+
+
+def return_task(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) -> ProcessInstance:
+    """Send the case back from a reviewing step to an earlier one, with a written reason."""
+    try:
+        return _return(actor, task_id, to, reason, now=now)
+    except _EngineFailure as failure:
+        _mark_error(actor, failure, now)
+        raise Conflict(f"the process could not continue: {failure.message}", code="engine_error") from None
+
+
+def _mark_error(actor: Actor, failure: _EngineFailure, now: datetime) -> None:
+    """Record, in a transaction of its own, that an instance stopped on an engine error."""
+    with transaction():
+        instance = store.lock(failure.instance_id)
+        instance.status = "error"
+        instance.error_message = failure.message[:2000]
+        instance.updated_at = now
+        history.record(instance.id, "error", actor=actor, at=now, detail={"message": failure.message[:2000]})
+        audit.record(actor, "instance.error", "process_instance", instance.id, household_id=instance.household_id,
+                     after={"message": failure.message[:2000]}, at=now)
+
+
+def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime) -> ProcessInstance:
+    with transaction():
+        row, instance = _open_for_change(actor, task_id)
+        form = get_form(row.form_key)
+        if form is None:
+            raise Conflict(f"the step names an unknown form '{row.form_key}'", code="engine_error")
+        values = form.load(data)
+        workflow = store.load(instance)
+        task = _spiff_task(workflow, row)
+        household = db.session.get(Household, row.household_id)
+        stored = form.dump(values)
+        section = None
+        if form.section:  # a signature or an audit inside another module: keep who and when with it
+            section = form.section.format(role=row.role)
+            stored.update({"by": actor.username, "by_name": actor.user.display_name,
+                           "at": now.replace(microsecond=0).isoformat() + "Z"})
+        modules.write(actor, household, form.module, stored, now=now, section=section, task_id=row.id)
+        task.data.update(form.gateway(values, {"project_id": instance.project_id}))
+        _finish(row, actor, now, "completed")
+        history.record(instance.id, "completed", actor=actor, at=now, task=row)
+        _run(instance, task, workflow)
+        _advance(instance, workflow, definitions.parsed(instance.definition), actor, now, Change(task=row))
+        audit.record(actor, "task.complete", "human_task", row.id, household_id=row.household_id,
+                     after={"step": row.bpmn_id, "instance": instance.id}, at=now)
+        signals.task_completed.send(row, actor=actor, now=now)
+    return instance
+
+
+def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) -> ProcessInstance:
+    with transaction():
+        row, instance = _open_for_change(actor, task_id)
+        process = definitions.parsed(instance.definition)
+        info = process.user_tasks.get(row.bpmn_id)
+        targets = info.return_targets if info else ()
+        fields: dict[str, list[str]] = {}
+        if not isinstance(reason, str) or not reason.strip():
+            fields["reason"] = ["give the reason for the return"]
+        elif len(reason) > 2000:
+            fields["reason"] = ["at most 2000 characters"]
+        if not targets:
+            fields["to"] = ["this step cannot send the case back"]
+        elif to not in targets:
+            fields["to"] = [f"must be one of: {', '.join(targets)}"]
+        if fields:
+            raise InvalidInput("the return is not valid", fields)
+        reason = reason.strip()
+        workflow = store.load(instance)
+        task = _spiff_task(workflow, row)
+        task.data.update({"decision": "return", "return_to": to})
+        _finish(row, actor, now, "completed")
+        target_name = process.user_tasks[to].name
+        history.record(instance.id, "returned", actor=actor, at=now, task=row,
+                       detail={"to": to, "to_name": target_name, "reason": reason})
+        _run(instance, task, workflow)
+        _advance(instance, workflow, process, actor, now, Change(task=row, return_to=to, reason=reason))
+        audit.record(actor, "task.return", "human_task", row.id, household_id=row.household_id,
+                     after={"step": row.bpmn_id, "to": to, "reason": reason}, at=now)
+    return instance
+
+
+def start_for_household(actor: Actor, household_id: int, *, now: datetime) -> ProcessInstance:
+    """Start the pipeline of an existing household that has none running."""
+    with transaction():
+        household = get_household(actor.user, household_id)
+        running = db.session.scalar(select(ProcessInstance.id).where(
+            ProcessInstance.household_id == household.id, ProcessInstance.status.in_(("running", "error"))))
+        if running:
+            raise Conflict("the household's case is already running")
+        instance = start_instance(actor, household, now=now)
+    return instance
+
+
+def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    row = task_for_action(actor.user, task_id)
+    instance = store.lock(row.instance_id)
+    db.session.refresh(row)
+    if row.status != "ready":
+        raise Conflict("this step is no longer open", code="task_not_ready")
+    if row.assignee_id is not None and row.assignee_id != actor.id:
+        raise Conflict("this step is claimed by another user", code="claimed")
+    if instance.status != "running":
+        raise Conflict(f"the case is {instance.status}", code="instance_not_running")
+    return row, instance
+
+
+def _spiff_task(workflow: BpmnWorkflow, row: HumanTask):
+    task = workflow.get_task_from_id(UUID(row.task_guid))
+    if task is None or task.state != TaskState.READY:
+        raise Conflict("this step is no longer open", code="task_not_ready")
+    return task
+
+
+def _finish(row: HumanTask, actor: Actor, now: datetime, status: str) -> None:
+    if row.assignee_id is None:
+        row.assignee_id = actor.id
+        row.claimed_at = now
+    row.status = status
+    row.completed_at = now
+    row.completed_by_id = actor.id
+
+
+def _run(instance: ProcessInstance, task: Any, workflow: BpmnWorkflow) -> None:
+    try:
+        task.run()
+        workflow.do_engine_steps()
+    except (SpiffWorkflowException, ExpressionError, EngineError) as exc:
+        raise _EngineFailure(instance.id, str(exc)) from None
+
+
+def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedProcess, actor: Actor,
+             now: datetime, change: Change) -> None:
+    """Save the workflow and bring the instance's HumanTask rows in line with its READY tasks."""
+    store.save(instance, workflow, now)
+    instance.last_progress_at = now
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    open_rows = {r.task_guid: r for r in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    for guid, row in open_rows.items():
+        if guid not in ready:
+            row.status = "cancelled"
+            row.completed_at = now
+            history.record(instance.id, "cancelled", actor=actor, at=now, task=row)
+    created = []
+    for guid, task in ready.items():
+        if guid in open_rows:
+            continue
+        info = process.user_tasks.get(task.task_spec.bpmn_id)
+        row = HumanTask(
+            instance_id=instance.id, project_id=instance.project_id, household_id=instance.household_id,
+            task_guid=guid, bpmn_id=task.task_spec.bpmn_id,
+            name=(info.name if info else task.task_spec.bpmn_id)[:128],
+            role=(info.role if info and info.role else "admin"), form_key=(info.form if info else "") or "",
+            status="ready", created_at=now, due_at=due_at(info, instance.project_id, now),
+        )
+        if change.return_to and change.return_to == row.bpmn_id:
+            row.returned = True
+            row.return_reason = change.reason
+            row.returned_from = change.task.name if change.task else None
+            row.returned_by_id = actor.id
+            row.assignee_id = _previous_assignee(instance.id, row.bpmn_id, row.role)
+            row.claimed_at = now if row.assignee_id else None
+        db.session.add(row)
+        created.append(row)
+    db.session.flush()
+    for row in created:
+        detail = {"returned": True, "reason": row.return_reason} if row.returned else None
+        history.record(instance.id, "created", actor=actor, at=now, task=row, detail=detail)
+        signals.task_created.send(row, now=now, returned=row.returned)
+        if row.returned:
+            signals.task_returned.send(row, actor=actor, reason=row.return_reason, returned_from=row.returned_from,
+                                       now=now)
+    signing = [r for r in created if r.form_key == "sign"]
+    if signing:
+        signals.agreement_ready.send(instance, tasks=signing, now=now)
+    if instance.status == "completed":
+        history.record(instance.id, "closed", actor=actor, at=now)
+        signals.instance_completed.send(instance, actor=actor, now=now)
+
+
+def _previous_assignee(instance_id: int, bpmn_id: str, role: str) -> int | None:
+    """Who completed this step last time, if they still hold its role — they get the rework."""
+    user_id = db.session.scalar(
+        select(HumanTask.completed_by_id)
+        .where(HumanTask.instance_id == instance_id, HumanTask.bpmn_id == bpmn_id,
+               HumanTask.status == "completed")
+        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        .limit(1)
+    )
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    return user_id if user is not None and user.active and user.has_role(role) else None
+
+
+def instance_or_404(actor: Actor, instance_id: int) -> ProcessInstance:
+    """An instance of the actor's projects, or NotFound."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound("process instance not found")
+    get_household(actor.user, instance.household_id)
+    return instance

@@ -1,0 +1,54 @@
+"""Loading and saving instances: the row lock, the workflow state and its timestamps."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import update
+from sqlalchemy.orm import undefer
+
+from app.extensions import db
+from app.models import ProcessInstance
+from services import definitions
+from services.engine import next_timer_at
+from services.errors import NotFound
+from services.tx import is_sqlite
+
+
+def lock(instance_id: int) -> ProcessInstance:
+    """Load an instance for a change, holding its lock until the transaction ends.
+
+    PostgreSQL takes the row with SELECT … FOR UPDATE. SQLite has no row locks:
+    a no-op UPDATE takes the database's write lock first, so concurrent changes
+    queue up behind each other instead of failing. The version column guards both.
+    """
+    if is_sqlite():
+        db.session.execute(
+            update(ProcessInstance.__table__)
+            .where(ProcessInstance.__table__.c.id == instance_id)
+            .values(lock_version=ProcessInstance.__table__.c.lock_version)
+        )
+        instance = db.session.get(ProcessInstance, instance_id, populate_existing=True,
+                                  options=[undefer(ProcessInstance.state)])
+    else:
+        instance = db.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
+                                  populate_existing=True, options=[undefer(ProcessInstance.state)])
+    if instance is None:
+        raise NotFound("process instance not found")
+    return instance
+
+
+def load(instance: ProcessInstance) -> BpmnWorkflow:
+    """The instance's workflow, restored with the safe script engine attached."""
+    definitions.parsed(instance.definition)  # make sure its spec is in the cache
+    return definitions.get_engine().loads(instance.state)
+
+
+def save(instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
+    """Write the workflow's state and the columns derived from it."""
+    instance.state = definitions.get_engine().dumps(workflow)
+    instance.updated_at = now
+    instance.next_timer_at = next_timer_at(workflow)
+    if workflow.is_completed():
+        instance.status = "completed"
+        instance.completed_at = now

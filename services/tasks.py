@@ -1,0 +1,192 @@
+"""The inbox: open steps a user may work on, queried from HumanTask without loading workflows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import contains_eager
+
+from app.extensions import db
+from app.models import Household, HumanTask, ProcessInstance, User
+from services import audit, definitions, history
+from services.access import can_see_project, project_ids
+from services.context import Actor
+from services.errors import Conflict, Forbidden, NotFound
+from services.tx import transaction
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """The inbox's filters (all optional)."""
+
+    role: str | None = None
+    project_id: int | None = None
+    instance_id: int | None = None
+    assigned: str | None = None  # "me" | "unassigned"
+    overdue: bool | None = None
+    returned: bool | None = None
+    q: str | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+def get_task(user: User, task_id: int) -> HumanTask:
+    """A step of the user's projects (open or not), or NotFound."""
+    row = db.session.get(HumanTask, task_id)
+    if row is None or not can_see_project(user, row.project_id):
+        raise NotFound("task not found")
+    return row
+
+
+def task_for_action(user: User, task_id: int) -> HumanTask:
+    """A step the user may act on: NotFound outside their projects, Forbidden without its role."""
+    row = get_task(user, task_id)
+    if row.role not in user.role_codes:
+        raise Forbidden("this step belongs to another role")
+    return row
+
+
+def _inbox_base(user: User, now: datetime, query: TaskQuery):
+    roles = sorted(user.role_codes)
+    stmt = (
+        select(HumanTask)
+        .join(Household, Household.id == HumanTask.household_id)
+        .where(HumanTask.status == "ready", HumanTask.role.in_(roles or ["-"]))
+    )
+    ids = project_ids(user)
+    if ids is not None:
+        stmt = stmt.where(HumanTask.project_id.in_(ids or [-1]))
+    if query.role:
+        stmt = stmt.where(HumanTask.role == query.role)
+    if query.project_id:
+        stmt = stmt.where(HumanTask.project_id == query.project_id)
+    if query.instance_id:
+        stmt = stmt.where(HumanTask.instance_id == query.instance_id)
+    if query.assigned == "me":
+        stmt = stmt.where(HumanTask.assignee_id == user.id)
+    elif query.assigned == "unassigned":
+        stmt = stmt.where(HumanTask.assignee_id.is_(None))
+    if query.overdue is True:
+        stmt = stmt.where(HumanTask.due_at < now)
+    elif query.overdue is False:
+        stmt = stmt.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
+    if query.returned is not None:
+        stmt = stmt.where(HumanTask.returned.is_(query.returned))
+    if query.q:
+        pattern = f"%{query.q.strip()}%"
+        stmt = stmt.where(or_(Household.code.ilike(pattern), Household.head_name.ilike(pattern),
+                              Household.address.ilike(pattern)))
+    # people with the role but another assignee do not see a claimed step as theirs to take,
+    # but they do see it: the office wants to know who holds what
+    return stmt
+
+
+def list_tasks(user: User, query: TaskQuery, now: datetime) -> tuple[list[HumanTask], int]:
+    """One page of the user's open steps, the most urgent first, and the total count."""
+    base = _inbox_base(user, now, query)
+    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
+    stmt = (
+        base.options(contains_eager(HumanTask.household))
+        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    )
+    return list(db.session.scalars(stmt).unique()), int(total or 0)
+
+
+def inbox_counts(user: User, now: datetime, due_soon: timedelta) -> dict[str, Any]:
+    """Counts for the inbox's badges: per role, mine, returned, overdue, due soon."""
+    base = _inbox_base(user, now, TaskQuery()).order_by(None).subquery()
+    row = db.session.execute(select(
+        func.count(),
+        func.count().filter(base.c.assignee_id == user.id),
+        func.count().filter(base.c.returned.is_(True)),
+        func.count().filter(base.c.due_at < now),
+        func.count().filter(and_(base.c.due_at >= now, base.c.due_at < now + due_soon)),
+    )).one()
+    by_role = dict(db.session.execute(select(base.c.role, func.count()).group_by(base.c.role)).all())
+    return {"total": row[0], "mine": row[1], "returned": row[2], "overdue": row[3], "due_soon": row[4],
+            "by_role": by_role}
+
+
+def urgency(row: HumanTask, now: datetime, due_soon: timedelta) -> str:
+    """'overdue', 'due_soon' or 'ok' for a step's due time."""
+    if row.due_at is None or row.status != "ready":
+        return "ok"
+    if row.due_at < now:
+        return "overdue"
+    if row.due_at < now + due_soon:
+        return "due_soon"
+    return "ok"
+
+
+def return_targets(row: HumanTask) -> list[dict[str, str]]:
+    """The earlier steps this step may send the case back to, from its diagram."""
+    if row.status != "ready":
+        return []
+    instance = db.session.get(ProcessInstance, row.instance_id)
+    process = definitions.parsed(instance.definition)
+    info = process.user_tasks.get(row.bpmn_id)
+    if info is None:
+        return []
+    return [{"bpmn_id": t, "name": process.user_tasks[t].name} for t in info.return_targets
+            if t in process.user_tasks]
+
+
+def claim(actor: Actor, task_id: int, now: datetime) -> HumanTask:
+    """Take a step into one's own hands; Conflict when someone else holds it."""
+    return _set_assignee(actor, task_id, now, claim=True)
+
+
+def release(actor: Actor, task_id: int, now: datetime) -> HumanTask:
+    """Give a claimed step back to the role's pool."""
+    return _set_assignee(actor, task_id, now, claim=False)
+
+
+def _set_assignee(actor: Actor, task_id: int, now: datetime, *, claim: bool) -> HumanTask:
+    """One conditional UPDATE: only an open step that is free or already the actor's changes hands."""
+    with transaction():
+        row = task_for_action(actor.user, task_id)
+        values = ({"assignee_id": actor.id,
+                   "claimed_at": case((HumanTask.assignee_id == actor.id, HumanTask.claimed_at), else_=now)}
+                  if claim else {"assignee_id": None, "claimed_at": None})
+        result = db.session.execute(
+            update(HumanTask)
+            .where(HumanTask.id == row.id, HumanTask.status == "ready",
+                   or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == actor.id))
+            .values(**values)
+        )
+        db.session.refresh(row)
+        if result.rowcount == 0:
+            if row.status != "ready":
+                raise Conflict("this step is no longer open", code="task_not_ready")
+            raise Conflict("this step is claimed by another user", code="claimed")
+        action = "claimed" if claim else "released"
+        history.record(row.instance_id, action, actor=actor, at=now, task=row)
+        audit.record(actor, "task.claim" if claim else "task.release", "human_task", row.id,
+                     household_id=row.household_id, at=now)
+    return row
+
+
+def form_values(row: HumanTask) -> dict[str, Any]:
+    """The data the step's form starts from: what its module holds (prefilled for a first survey)."""
+    from services import modules
+    from services.forms import get_form
+
+    form = get_form(row.form_key)
+    if form is None:
+        return {}
+    record = modules.get_record(row.household_id, form.module)
+    data = dict(record.data) if record is not None else {}
+    if form.section:
+        for part in form.section.format(role=row.role).split("."):
+            data = data.get(part, {}) if isinstance(data, dict) else {}
+        return dict(data)
+    if form.key == "survey" and not data:
+        household = row.household
+        data = {"head_name": household.head_name, "address": household.address}
+        if household.phone:
+            data["phone"] = household.phone
+    return {k: v for k, v in data.items() if k in form.schema().fields}

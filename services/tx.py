@@ -1,0 +1,39 @@
+"""One database transaction per state change, with conflicts turned into 409s."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from services.errors import Conflict
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """Commit what the block did, or roll all of it back; a lost race is a Conflict."""
+    try:
+        yield
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("someone else changed this record at the same time; reload and try again",
+                       code="stale") from None
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("the change conflicts with existing data", code="integrity") from None
+    except OperationalError as exc:
+        db.session.rollback()
+        if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
+            raise Conflict("the case is busy; try again", code="busy") from None
+        raise
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def is_sqlite() -> bool:
+    """True when the session talks to SQLite."""
+    return db.session.get_bind().dialect.name == "sqlite"
