@@ -10,9 +10,10 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 .PHONY: run test setup lint test-sqlite test-postgres browser-deps postgres-up translations assets clean
 
 run: setup
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 	$(FLASK) bpmn load
 	$(FLASK) seed-demo --if-empty
+	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 setup: $(VENV)/.installed assets translations
@@ -27,12 +28,13 @@ assets: $(VENDOR)/.installed
 
 $(VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	rm -rf $(VENDOR)/bpmn-js && mkdir -p $(VENDOR)/bpmn-js
+	rm -rf $(VENDOR)/bpmn-js $(VENDOR)/chart.js && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/chart.js
 	cp -r node_modules/bpmn-js/dist/*.js node_modules/bpmn-js/dist/assets $(VENDOR)/bpmn-js/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.js/
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d app/translations
+	$(BIN)/pybabel -q compile -d app/translations
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -50,7 +52,7 @@ test-sqlite: setup
 	$(BIN)/pytest
 
 test-postgres: setup postgres-up
-	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache
