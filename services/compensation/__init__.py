@@ -1,0 +1,1 @@
+"""Compensation: the versioned policy table and the calculation it drives."""

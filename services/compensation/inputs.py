@@ -1,0 +1,172 @@
+"""The calculation's typed input, and its validation from JSON (the preview API and the calculation step)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, post_load, pre_load, validate, validates
+from marshmallow import fields as f
+
+from services.compensation.defaults import KINDS, LEGAL_STATUSES, OPTIONS, SPECIAL_GROUPS, STRUCTURES, USES
+from services.errors import InvalidInput
+
+MAX_BUILDINGS = 50
+MAX_ANCILLARY = 100
+MAX_PERSONS = 100
+LIMITS = {"buildings": MAX_BUILDINGS, "ancillary": MAX_ANCILLARY, "persons": MAX_PERSONS}
+MAX_AREA = Decimal("100000")
+MAX_UNIT_PRICE = Decimal("1000000")
+
+
+@dataclass(frozen=True)
+class Building:
+    """One building: what it is, how legal, its area (㎡) and appraised unit price (元/㎡)."""
+
+    structure: str
+    legal_status: str
+    use: str
+    area: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Ancillary:
+    """A count of one ancillary item (air conditioners, meters …) by its code."""
+
+    code: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member of the household: resettlement person or not, special group if any."""
+
+    resettlement: bool
+    special_group: str | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdInput:
+    """Everything the calculation reads about one household."""
+
+    kind: str
+    option: str
+    buildings: tuple[Building, ...] = ()
+    ancillary: tuple[Ancillary, ...] = ()
+    persons: tuple[Person, ...] = ()
+    signed_on: date | None = None
+    transition_months: int | None = None
+    swap_area: Decimal | None = field(default=None)
+
+
+def _two_places(value: Decimal) -> None:
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValidationError("at most 2 decimal places")
+
+
+def _decimal(maximum: Decimal, *, required: bool = True) -> f.Decimal:
+    return f.Decimal(required=required, allow_none=not required, allow_nan=False,
+                     validate=[validate.Range(min=Decimal(0), max=maximum), _two_places])
+
+
+class BuildingSchema(Schema):
+    structure = f.String(required=True, validate=validate.OneOf(STRUCTURES))
+    legal_status = f.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
+    use = f.String(required=True, validate=validate.OneOf(USES))
+    area = _decimal(MAX_AREA)
+    unit_price = _decimal(MAX_UNIT_PRICE)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Building:
+        return Building(**data)
+
+
+class AncillarySchema(Schema):
+    code = f.String(required=True, validate=validate.Length(min=1, max=32))
+    count = f.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Ancillary:
+        return Ancillary(**data)
+
+
+class PersonSchema(Schema):
+    resettlement = f.Boolean(required=True)
+    special_group = f.String(load_default=None, allow_none=True, validate=validate.OneOf(SPECIAL_GROUPS))
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> Person:
+        return Person(**data)
+
+
+class HouseholdSchema(Schema):
+    kind = f.String(required=True, validate=validate.OneOf(KINDS))
+    buildings = f.List(f.Nested(BuildingSchema), load_default=list,
+                       validate=validate.Length(max=MAX_BUILDINGS))
+    ancillary = f.List(f.Nested(AncillarySchema), load_default=list,
+                       validate=validate.Length(max=MAX_ANCILLARY))
+    persons = f.List(f.Nested(PersonSchema), load_default=list, validate=validate.Length(max=MAX_PERSONS))
+    signed_on = f.Date(load_default=None, allow_none=True)
+    transition_months = f.Integer(load_default=None, allow_none=True, strict=True,
+                                  validate=validate.Range(min=0, max=120))
+    swap_area = _decimal(MAX_AREA, required=False)
+
+    @pre_load
+    def _bounded_lists(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            problems = {name: [f"at most {limit} entries"] for name, limit in LIMITS.items()
+                        if isinstance(data.get(name), list) and len(data[name]) > limit}
+            if problems:
+                raise ValidationError(problems)
+        return data
+
+    @validates("signed_on")
+    def _sane_date(self, value: date | None, **kwargs: Any) -> None:
+        if value is not None and not 2000 <= value.year <= 2100:
+            raise ValidationError("not a plausible signing date")
+
+
+class PreviewSchema(Schema):
+    """The body of POST /calculations/preview."""
+
+    option = f.String(required=True, validate=validate.OneOf(OPTIONS))
+    policy_version = f.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=32))
+    household = f.Nested(HouseholdSchema, required=True)
+
+
+def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages as {"household.buildings.0.area": [problems]}."""
+    if not isinstance(messages, dict):
+        problems = messages if isinstance(messages, list) else [messages]
+        return {prefix or "body": [str(p) for p in problems]}
+    out: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
+        out.update(field_errors(value, name))
+    return out
+
+
+def household_input(option: str, household: dict[str, Any]) -> HouseholdInput:
+    """Loaded household values (as HouseholdSchema returns them) as the calculation's input."""
+    return HouseholdInput(
+        kind=household["kind"], option=option,
+        buildings=tuple(household.get("buildings") or ()),
+        ancillary=tuple(household.get("ancillary") or ()),
+        persons=tuple(household.get("persons") or ()),
+        signed_on=household.get("signed_on"),
+        transition_months=household.get("transition_months"),
+        swap_area=household.get("swap_area"),
+    )
+
+
+def parse_preview(data: Any) -> tuple[HouseholdInput, str | None]:
+    """A preview request body as (input, requested policy version); InvalidInput names the bad fields."""
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+    try:
+        values = PreviewSchema().load(data)
+    except ValidationError as exc:
+        raise InvalidInput("the request has errors", field_errors(exc.messages)) from None
+    return household_input(values["option"], values["household"]), values["policy_version"]

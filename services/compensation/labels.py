@@ -1,0 +1,57 @@
+"""Display names of the calculation's items and codes (English msgids, translated by Flask-Babel)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+LEGAL_STATUS = {"legal": _l("Legal"), "unregistered_legal": _l("Unregistered but legal"),
+                "legacy": _l("Historical legacy"), "illegal": _l("Illegal construction")}
+STRUCTURE = {"brick_concrete": _l("Brick-concrete"), "frame": _l("Frame"), "brick_wood": _l("Brick-wood"),
+             "simple": _l("Simple")}
+USE = {"residential": _l("Residential"), "business": _l("Business"), "production": _l("Production")}
+SPECIAL_GROUP = {"dibao": _l("Minimum living allowance"), "disabled": _l("Disabled"),
+                 "serious_illness": _l("Serious illness"), "only_child": _l("Only child")}
+OPTION = {"cash": _l("Cash compensation"), "swap": _l("Property swap")}
+KIND = {"collective_house": _l("Collective-land house"), "state_house": _l("State-land house"),
+        "enterprise": _l("Enterprise"), "shop": _l("Shop")}
+TEMPORARY_HOUSING_BASIS = {"persons": _l("Per resettlement person"), "area": _l("Per ㎡ of building area"),
+                           "none": _l("None")}
+BOUNDS = {"max_total_per_household": _l("Most a household may receive (元)"),
+          "max_unit_price": _l("Highest appraised unit price (元/㎡)"),
+          "max_area_per_household": _l("Largest building area of a household (㎡)")}
+ANCILLARY = {
+    "ac_window": _l("Air conditioner (window unit)"),
+    "ac_wall": _l("Air conditioner (wall-mounted)"),
+    "ac_cabinet": _l("Air conditioner (floor cabinet)"),
+    "water_meter_main": _l("Water meter (main)"),
+    "water_meter_sub": _l("Water meter (sub-meter)"),
+    "power_meter_main": _l("Electricity meter (main)"),
+    "power_meter_sub": _l("Electricity meter (sub-meter)"),
+    "water_heater": _l("Water heater"),
+}
+
+
+def building_value(number: int, legal_status: str) -> Any:
+    """The label of a building's value item."""
+    return _l("Building %(n)s value (%(status)s)", n=number, status=LEGAL_STATUS.get(legal_status, legal_status))
+
+
+def decoration(number: int, structure: str) -> Any:
+    """The label of a building's decoration item."""
+    return _l("Building %(n)s decoration (%(structure)s)", n=number,
+              structure=STRUCTURE.get(structure, structure))
+
+
+def ancillary(code: str) -> Any:
+    """The label of an ancillary item; unknown codes show as themselves."""
+    return ANCILLARY.get(code, code)
+
+
+MOVING_ALLOWANCE = _l("Moving allowance")
+TEMPORARY_HOUSING = _l("Temporary housing allowance")
+BUSINESS_INTERRUPTION = _l("Business interruption loss")
+HARDSHIP = _l("Hardship subsidy")
+SIGNING_BONUS = _l("Time-limited signing bonus")
+SWAP_WITHIN_QUOTA = _l("Swap housing within the quota")
+SWAP_BEYOND_QUOTA = _l("Swap housing beyond the quota")
