@@ -1,0 +1,75 @@
+"""API routes of the spreadsheets: the roster template, the roster import (all rows or none), the case ledger."""
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import Response, current_app, jsonify, request, send_file
+from marshmallow import Schema
+from marshmallow import fields as f
+
+from app.api import bp
+from app.api.auth import actor
+from app.api.docs import doc
+from app.api.helpers import respond
+from app.models import utcnow
+from services.excel import ledger, roster
+from services.excel.sheets import XLSX, Sheet
+
+
+class RosterImported(Schema):
+    """What an import created."""
+
+    created = f.Integer()
+
+
+def send_xlsx(sheet: Sheet) -> Response:
+    """A workbook as a download that is never cached or sniffed."""
+    response = send_file(BytesIO(sheet.content), mimetype=XLSX, as_attachment=True, download_name=sheet.filename,
+                         max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def roster_limits() -> dict[str, int]:
+    """The size and row limits of a roster upload (ROSTER_MAX_BYTES, ROSTER_MAX_ROWS)."""
+    return {"max_bytes": int(current_app.config.get("ROSTER_MAX_BYTES", roster.MAX_BYTES)),
+            "max_rows": int(current_app.config.get("ROSTER_MAX_ROWS", roster.MAX_ROWS))}
+
+
+def roster_invalid(exc: roster.RosterInvalid) -> Response:
+    """The 422 of a roster with bad cells: the API's error shape plus every bad cell under "rows"."""
+    response = jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields,
+                                  "rows": [p.as_dict() for p in exc.problems]}})
+    response.status_code = exc.status
+    return response
+
+
+@bp.get("/projects/<id:project_id>/households/import-template.xlsx")
+@doc("The roster template (.xlsx) with its Chinese headers and dropdowns", errors=(404,), tag="households",
+     content_type=XLSX)
+def roster_template(project_id: int):
+    """The roster template of a project the caller sees."""
+    return send_xlsx(roster.template(actor(), project_id, **roster_limits()))
+
+
+@bp.post("/projects/<id:project_id>/households/import")
+@doc("Import households from an .xlsx roster (multipart field file), all rows or none (surveyor, admin)",
+     response=RosterImported, errors=(403, 404, 409, 413, 415, 422), tag="households")
+def import_households(project_id: int):
+    """Import a roster: 200 with the count, or 422 naming every bad cell."""
+    upload = request.files.get("file")
+    try:
+        result = roster.import_roster(actor(), project_id, upload.stream if upload else None,
+                                      filename=upload.filename if upload else None, now=utcnow(), **roster_limits())
+    except roster.RosterInvalid as exc:
+        return roster_invalid(exc)
+    return respond(RosterImported, {"created": result.created})
+
+
+@bp.get("/projects/<id:project_id>/ledger.xlsx")
+@doc("The project's case ledger (.xlsx): one row per household with amounts, progress and totals",
+     errors=(404,), tag="households", content_type=XLSX)
+def ledger_xlsx(project_id: int):
+    """The project's case ledger, audited."""
+    return send_xlsx(ledger.export(actor(), project_id, now=utcnow(), timezone=current_app.config["TIMEZONE"]))

@@ -1,0 +1,93 @@
+"""The roster pages: import households from an .xlsx roster, download its template and the case ledger."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+
+from app import labels
+from app.api.routes_excel import roster_limits, send_xlsx
+from app.cases import bp
+from app.models import utcnow
+from app.web import page_actor
+from services.errors import ServiceError
+from services.excel import ledger, roster
+from services.excel.checks import Problem
+
+SHOWN = 500
+# a bad cell's problem by its code; others are worded as the household form's fields are (labels.problem)
+CELL_PROBLEMS = {
+    "choice": _l("Choose one of: %(choices)s."),
+    "duplicate_in_file": _l("The same code is already in row %(row)s of this file."),
+    "ambiguous_group": _l("Several work groups of this project have this name."),
+    "error_cell": _l("The cell holds a spreadsheet error (%(value)s)."),
+    "date": _l("Excel turned this cell into a date; format the column as text and type it again."),
+    "missing_column": _l("This column is missing from the header row."),
+    "duplicate_column": _l("This column appears twice in the header row."),
+}
+FILE_PROBLEMS = {
+    "missing_file": _l("Choose the roster file to upload."),
+    "empty_file": _l("The file is empty."),
+    "no_rows": _l("The roster holds no households: fill them in below the header row."),
+    "too_many_rows": _l("The roster has more than %(max)s households; split it into several files."),
+    "unreadable_workbook": _l("The workbook could not be read; save it again as an .xlsx file."),
+    "unsupported_media_type": _l("Only .xlsx workbooks are accepted."),
+}
+
+
+def cell_problem(problem: Problem) -> dict[str, Any]:
+    """A bad cell as the page lists it: row, the column's Chinese header, the problem in the reader's language."""
+    wording = CELL_PROBLEMS.get(problem.code)
+    text = str(wording) % problem.params if wording is not None else labels.problem(problem.message)
+    return {"row": problem.row, "column": roster.HEADER_OF.get(problem.field, problem.field), "problem": text}
+
+
+def file_problem(exc: ServiceError, max_rows: int) -> str:
+    """What is wrong with the upload as a whole."""
+    wording = FILE_PROBLEMS.get(exc.code)
+    if wording is None:
+        return labels.error_text(exc.code, exc.message)
+    return str(wording) % {"max": max_rows}
+
+
+@bp.route("/projects/<int:project_id>/import", methods=["GET", "POST"])
+@login_required
+def import_roster(project_id: int):
+    """The import form; on a bad roster it lists every bad cell and imports nothing."""
+    project = roster.importer_project(page_actor(), project_id)
+    problems: list[Problem] = []
+    error = None
+    limits = roster_limits()
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            result = roster.import_roster(page_actor(), project.id, upload.stream if upload else None,
+                                          filename=upload.filename if upload else None, now=utcnow(), **limits)
+        except roster.RosterInvalid as exc:
+            problems = exc.problems
+        except ServiceError as exc:
+            error = exc
+        else:
+            flash(_("%(n)s households imported; their surveys are waiting.", n=result.created), "success")
+            return redirect(url_for("cases.index", project_id=project.id))
+    status = 422 if problems else (error.status if error is not None else 200)
+    return render_template("cases/import.html", project=project, limits=limits, total=len(problems),
+                           problems=[cell_problem(p) for p in problems[:SHOWN]],
+                           error=file_problem(error, limits["max_rows"]) if error is not None else None), status
+
+
+@bp.get("/projects/<int:project_id>/import-template.xlsx")
+@login_required
+def roster_template(project_id: int):
+    """The roster template, for signed-in users of the project."""
+    return send_xlsx(roster.template(page_actor(), project_id, **roster_limits()))
+
+
+@bp.get("/projects/<int:project_id>/ledger.xlsx")
+@login_required
+def ledger_xlsx(project_id: int):
+    """The case ledger, for signed-in users of the project (audited)."""
+    return send_xlsx(ledger.export(page_actor(), project_id, now=utcnow(), timezone=current_app.config["TIMEZONE"]))

@@ -1,0 +1,1 @@
+"""Spreadsheets of the office: the household roster (template and import) and the case ledger export."""

@@ -1,0 +1,191 @@
+"""Checking the rows of a roster: every cell of every row, before anything is created."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Household, Project
+from services.excel.reader import Table, Value
+from services.excel.sheets import KIND_LABELS, NATURE_LABELS
+from services.forms.fields import PHONE
+from services.households import HouseholdInput
+
+IN_CHUNK = 500
+_NOISE = re.compile(r"[\s*＊]|（必填）|\(必填\)|（选填）|\(选填\)")
+_WIDE = str.maketrans("（）", "()")
+
+KIND_WORDS = {
+    "collective_house": ("农户(集体土地房屋)", "农户", "集体土地房屋", "集体土地房屋(农户)"),
+    "state_house": ("国有土地住宅", "国有住宅"),
+    "enterprise": ("企业",),
+    "shop": ("店面",),
+}
+NATURE_WORDS = {"collective": ("集体", "集体土地"), "state": ("国有", "国有土地")}
+HEADER_WORDS = {"code": ("户编号", "编号"), "head_name": ("户主",), "section": ("片区", "标段"),
+                "phone": ("电话", "手机", "手机号"), "kind": ("类型",), "land_nature": ("土地类型",)}
+SCHEMA_FIELDS = ("code", "kind", "address", "head_name", "section", "phone", "land_nature", "notes")
+CELL_MESSAGES = {"invalid": "Invalid value.",
+                 "date": "Excel turned this cell into a date; format the column as text and type it again"}
+
+
+class ColumnSpec(Protocol):
+    """What the checks need to know of a roster column."""
+
+    field: str
+    header: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A bad cell: its spreadsheet row (the header is row 1), the field, and what is wrong with it."""
+
+    row: int
+    field: str
+    message: str
+    code: str = "field"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The problem as the API reports it."""
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+def normalize(text: Any) -> str:
+    """A header or choice as compared: no spaces or required marks, half-width brackets, lower case."""
+    return _NOISE.sub("", str(text).translate(_WIDE)).lower()
+
+
+def _choices(words: dict[str, tuple[str, ...]], labels: dict[str, str]) -> dict[str, str]:
+    table = {normalize(code): code for code in words}
+    for code, names in words.items():
+        table.update({normalize(name): code for name in (labels[code], *names)})
+    return table
+
+
+KINDS = _choices(KIND_WORDS, KIND_LABELS)
+NATURES = _choices(NATURE_WORDS, NATURE_LABELS)
+
+
+def map_header(header: list[Any], columns: tuple[ColumnSpec, ...]) -> tuple[dict[str, int], list[Problem]]:
+    """Which spreadsheet column holds which field; missing required and repeated columns are problems."""
+    known = {normalize(c.field): c.field for c in columns}
+    known.update({normalize(c.header): c.field for c in columns})
+    known.update({normalize(word): name for name, words in HEADER_WORDS.items() for word in words})
+    positions: dict[str, int] = {}
+    problems: list[Problem] = []
+    for index, title in enumerate(header):
+        name = known.get(normalize(title)) if title is not None else None
+        if name is None:
+            continue
+        if name in positions:
+            problems.append(Problem(1, name, "the column appears twice in the first row", "duplicate_column"))
+        else:
+            positions[name] = index
+    problems += [Problem(1, c.field, "the column is missing from the first row", "missing_column")
+                 for c in columns if c.required and c.field not in positions]
+    return positions, problems
+
+
+def check_rows(table: Table, columns: tuple[ColumnSpec, ...], project: Project,
+               ) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The rows as household values, or every problem found; the values are only usable when there is none."""
+    positions, problems = map_header(table.header, columns)
+    if problems:
+        return [], problems
+    groups: dict[str, list[int]] = {}
+    for group in project.groups:
+        groups.setdefault(group.name.strip(), []).append(group.id)
+    default_group = project.groups[0].id if project.groups else None
+    rows: list[dict[str, Any]] = []
+    first_row_of: dict[str, int] = {}
+    for number, cells in table.rows:
+        mapped = {name: cells[i] for name, i in positions.items()}
+        if all(cell.text is None and cell.problem is None for cell in mapped.values()):
+            continue  # only columns the roster does not read (a serial number, say) are filled in
+        values, found = _check_row(number, mapped, groups, default_group)
+        problems += found
+        code = values.get("code")
+        if code is not None:
+            if code in first_row_of:
+                problems.append(Problem(number, "code", f"the code repeats row {first_row_of[code]}",
+                                        "duplicate_in_file", {"row": first_row_of[code]}))
+            else:
+                first_row_of[code] = number
+        rows.append(values)
+    taken = _codes_taken(project.id, list(first_row_of))
+    problems += [Problem(number, "code", "already exists in this project")
+                 for code, number in first_row_of.items() if code in taken]
+    order = {c.field: i for i, c in enumerate(columns)}
+    problems.sort(key=lambda p: (p.row, order.get(p.field, len(order))))
+    return rows, problems
+
+
+def _check_row(number: int, cells: dict[str, Value], groups: dict[str, list[int]], default_group: int | None,
+               ) -> tuple[dict[str, Any], list[Problem]]:
+    problems: list[Problem] = []
+    texts: dict[str, str] = {}
+    for name, cell in cells.items():
+        if cell.problem == "error_cell":
+            problems.append(Problem(number, name, f"the cell holds a spreadsheet error ({cell.detail})",
+                                    "error_cell", {"value": cell.detail or ""}))
+        elif cell.problem:
+            problems.append(Problem(number, name, CELL_MESSAGES[cell.problem], cell.problem))
+        elif cell.text is not None:
+            texts[name] = cell.text
+    flagged = {p.field for p in problems}
+    if "kind" in texts:
+        texts["kind"] = _choose(number, "kind", texts["kind"], KINDS, KIND_LABELS, problems)
+    if "land_nature" in texts:
+        texts["land_nature"] = _choose(number, "land_nature", texts["land_nature"], NATURES, NATURE_LABELS, problems)
+    if "phone" in texts:
+        texts["phone"] = re.sub(r"\s", "", texts["phone"])
+    flagged |= {p.field for p in problems}
+    data = {k: v for k, v in texts.items() if k in SCHEMA_FIELDS and k not in flagged and v is not None}
+    try:
+        values = HouseholdInput().load(data)
+    except ValidationError as exc:
+        values = dict(exc.valid_data or {})
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        for name, found in messages.items():
+            if name not in flagged:
+                problems += [Problem(number, name, str(m)) for m in (found if isinstance(found, list) else [found])]
+    if values.get("phone") and not re.match(PHONE, values["phone"]):
+        problems.append(Problem(number, "phone", "not a valid phone number"))
+    if values.get("land_nature") is None and values.get("kind"):
+        values["land_nature"] = "collective" if values["kind"] == "collective_house" else "state"
+    values["work_group_id"] = default_group
+    name = texts.get("work_group")
+    if name is not None and "work_group" not in flagged:
+        ids = groups.get(name, [])
+        if not ids:
+            problems.append(Problem(number, "work_group", "not a work group of this project"))
+        elif len(ids) > 1:
+            problems.append(Problem(number, "work_group", "several work groups of this project have this name",
+                                    "ambiguous_group"))
+        else:
+            values["work_group_id"] = ids[0]
+    return values, problems
+
+
+def _choose(number: int, name: str, text: str, table: dict[str, str], labels: dict[str, str],
+            problems: list[Problem]) -> str | None:
+    code = table.get(normalize(text))
+    if code is None:
+        choices = "、".join(labels.values())
+        problems.append(Problem(number, name, f"must be one of: {choices}", "choice", {"choices": choices}))
+    return code
+
+
+def _codes_taken(project_id: int, codes: list[str]) -> set[str]:
+    taken: set[str] = set()
+    for start in range(0, len(codes), IN_CHUNK):
+        chunk = codes[start:start + IN_CHUNK]
+        taken.update(db.session.scalars(select(Household.code).where(Household.project_id == project_id,
+                                                                     Household.code.in_(chunk))))
+    return taken

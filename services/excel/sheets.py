@@ -1,0 +1,66 @@
+"""What the office's spreadsheets share: Chinese names of codes, header styling, safe text cells, saving."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.worksheet import Worksheet
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+KIND_LABELS = {"collective_house": "农户(集体土地房屋)", "state_house": "国有土地住宅", "enterprise": "企业",
+               "shop": "店面"}
+NATURE_LABELS = {"collective": "集体", "state": "国有"}
+STATUS_LABELS = {"running": "办理中", "completed": "已办结", "suspended": "已挂起", "error": "异常",
+                 "cancelled": "已撤销"}
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+REQUIRED_FILL = PatternFill("solid", fgColor="9C2A2A")
+TOTAL_FONT = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+TOTAL_FILL = PatternFill("solid", fgColor="E7EEF6")
+THIN = Side(style="thin", color="9AA5B1")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+WRAP = Alignment(vertical="top", wrap_text=True)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A workbook ready to send: its bytes and the name to download it as."""
+
+    content: bytes
+    filename: str
+
+
+def put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write a value; text is always stored as text, so a name starting with '=' never becomes a formula."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and cell.data_type in ("f", "e"):
+        cell.data_type = "s"
+    return cell
+
+
+def header_row(ws: Worksheet, headers: list[str], widths: list[int], required: set[str] | None = None) -> None:
+    """Write the header row (row 1), styled, frozen below it, with the columns' widths."""
+    for column, (title, width) in enumerate(zip(headers, widths, strict=True), start=1):
+        cell = put(ws, 1, column, title)
+        cell.font = HEADER_FONT
+        cell.fill = REQUIRED_FILL if required and title in required else HEADER_FILL
+        cell.alignment = CENTER
+        cell.border = BORDER
+        ws.column_dimensions[cell.column_letter].width = width
+    ws.row_dimensions[1].height = 24
+    ws.freeze_panes = "A2"
+
+
+def save(workbook: Workbook, filename: str) -> Sheet:
+    """The workbook as bytes, with its download name."""
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return Sheet(buffer.getvalue(), filename)
