@@ -1,0 +1,320 @@
+"""Everything that keeps a diagram from running here, each problem tied to the element it is about.
+
+The checks run on untrusted bytes (the API's validate endpoint takes any body),
+so every step is bounded: the hardened XML parse refuses DTDs, entities and
+oversized documents; the element count is capped before SpiffWorkflow's
+parser (whose lookups grow with the square of the elements) sees the
+document; and any failure inside the parser becomes a problem, never an error.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from services import durations, expressions
+from services.engine import MAX_XML_BYTES, EngineError, parse_xml
+from services.forms import get_form
+from services.processes import graph, model
+from services.roles import resolve_role
+
+log = logging.getLogger(__name__)
+
+Problem = dict[str, Any]
+
+MAX_ELEMENTS = 1500
+MAX_ID_LENGTH = 64
+MAX_PROBLEMS = 200
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+_NAMESPACES = {"bpmn": model.BPMN_NS, "spiffworkflow": model.SPIFF_NS}
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_PARSE_FAILURES = (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError, KeyError,
+                   AttributeError, TypeError, IndexError, LookupError, RecursionError, NotImplementedError,
+                   AssertionError)
+
+# (where the expression sits, how it is checked)
+_EXPRESSIONS: list[tuple[str, str]] = [
+    ("//bpmn:sequenceFlow/bpmn:conditionExpression", "condition"),
+    ("//bpmn:conditionalEventDefinition/bpmn:condition", "condition"),
+    ("//bpmn:timerEventDefinition/*", "timer"),
+    ("//bpmn:scriptTask/bpmn:script", "script"),
+    ("//bpmn:extensionElements/spiffworkflow:preScript", "script"),
+    ("//bpmn:extensionElements/spiffworkflow:postScript", "script"),
+    ("//bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", "expression"),
+    ("//bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition", "condition"),
+    ("//bpmn:standardLoopCharacteristics/bpmn:loopCondition", "condition"),
+    ("//spiffworkflow:payloadExpression", "expression"),
+    ("//spiffworkflow:messagePayload", "expression"),
+    ("//spiffworkflow:processVariableCorrelation/spiffworkflow:expression", "expression"),
+]
+_UNSUPPORTED = {
+    "serviceTask": "service tasks are not supported here; use a user task or a script task",
+    "businessRuleTask": "business rule (DMN) tasks are not supported here; use a script task or a gateway",
+    "sendTask": "send tasks are not supported here",
+    "receiveTask": "receive tasks are not supported here",
+}
+_local = threading.local()
+
+
+def problem(element_id: str | None, message: str) -> Problem:
+    """One problem, in the shape the API answers with."""
+    return {"element_id": element_id or None, "message": message}
+
+
+def validate(xml: Any) -> list[Problem]:
+    """Every problem that keeps a diagram from running here; an empty list when it is valid."""
+    root, problems = read_document(xml)
+    if root is None:
+        return problems
+    processes = model.read(root)
+    problems += _check_processes(root, processes)
+    main = _main_process(processes)
+    if main is None or problems and _too_big(problems):
+        return _finish(problems)
+    problems += _check_expressions(root)
+    problems += _check_steps(main)
+    problems += graph.check(main)
+    spiff = spiff_problem(xml)
+    if spiff is not None:
+        problems.append(spiff)
+    return _finish(problems)
+
+
+def parse_problems(xml: Any) -> list[Problem]:
+    """The problems that keep a diagram from being stored at all: it must parse, as SpiffWorkflow reads it."""
+    root, problems = read_document(xml)
+    if root is None:
+        return problems
+    processes = model.read(root)
+    problems = [p for p in _check_processes(root, processes) if p.get("fatal")]
+    if problems:
+        return _finish(problems)
+    spiff = spiff_problem(xml)
+    return [spiff] if spiff is not None else []
+
+
+def read_document(xml: Any) -> tuple[Any, list[Problem]]:
+    """The parsed root of a BPMN document, or None with the reason it is not one."""
+    if isinstance(xml, str):
+        xml = xml.encode("utf-8", "surrogatepass")
+    if not isinstance(xml, bytes) or not xml.strip():
+        return None, [problem(None, "the body must be a BPMN XML document; it is empty")]
+    if len(xml) > MAX_XML_BYTES:
+        return None, [problem(None, f"the diagram is larger than {MAX_XML_BYTES // 1024} KB")]
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [problem(None, "the document is not UTF-8 text; save the diagram as UTF-8")]
+    declared = _DECLARED_ENCODING.match(xml.lstrip(b"\xef\xbb\xbf"))
+    if declared and declared.group(1).lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
+        return None, [problem(None, "the document declares an encoding other than UTF-8; save it as UTF-8")]
+    try:
+        root = parse_xml(xml)
+    except EngineError as exc:
+        return None, [problem(None, str(exc))]
+    except (etree.LxmlError, ValueError, RecursionError, MemoryError) as exc:
+        return None, [problem(None, f"not well-formed XML: {exc.__class__.__name__}")]
+    if root.tag != model.bpmn("definitions"):
+        return None, [problem(None, "this is not a BPMN 2.0 document: its root must be <definitions> in the "
+                                    f"namespace {model.BPMN_NS}")]
+    if next(root.iter(f"{{{XINCLUDE_NS}}}*"), None) is not None:
+        return None, [problem(None, "XInclude is not allowed in a diagram")]
+    return root, []
+
+
+def _check_processes(root: Any, processes: list[model.Process]) -> list[Problem]:
+    problems: list[Problem] = []
+    executable = [p for p in processes if p.executable]
+    if not processes:
+        problems.append(_fatal(None, "the diagram has no process"))
+    elif not executable:
+        for process in processes:
+            problems.append(_fatal(process.id, f"process '{process.name or process.id}' is not executable: mark it "
+                                               "executable (isExecutable=\"true\")"))
+    elif len(executable) > 1:
+        names = ", ".join(p.id for p in executable)
+        for process in executable[1:]:
+            problems.append(_fatal(process.id, f"the diagram has several executable processes ({names}); "
+                                               "keep exactly one executable"))
+    count = sum(1 for element in root.iter() if model.local(element) in model.FLOW_NODES or
+                model.local(element) == "sequenceFlow")
+    if count > MAX_ELEMENTS:
+        problems.append(_fatal(None, f"the diagram has {count} elements; at most {MAX_ELEMENTS} are allowed",
+                               too_big=True))
+    main = _main_process(processes)
+    if main is not None and not re.fullmatch(r"[A-Za-z_][\w.-]{0,63}", main.id):
+        problems.append(_fatal(main.id, "the process id must be a name of at most 64 letters, digits, "
+                                        "'_', '-' or '.'"))
+    return problems
+
+
+def _fatal(element_id: str | None, message: str, *, too_big: bool = False) -> Problem:
+    found = problem(element_id, message)
+    found["fatal"] = True
+    if too_big:
+        found["too_big"] = True
+    return found
+
+
+def _too_big(problems: list[Problem]) -> bool:
+    return any(p.get("too_big") for p in problems)
+
+
+def _main_process(processes: list[model.Process]) -> model.Process | None:
+    executable = [p for p in processes if p.executable]
+    return executable[0] if executable else None
+
+
+def _owner_id(node: Any) -> str | None:
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _check_expressions(root: Any) -> list[Problem]:
+    problems = []
+    for path, kind in _EXPRESSIONS:
+        for node in root.xpath(path, namespaces=_NAMESPACES):
+            text = (node.text or "").strip()
+            if not text and kind != "condition":
+                continue
+            message = _expression_problem(text, kind)
+            if message:
+                problems.append(problem(_owner_id(node.getparent()), message))
+    return problems
+
+
+def _expression_problem(text: str, kind: str) -> str | None:
+    if kind == "condition" and not text:
+        return "the condition is empty: write one (e.g. decision == \"approve\") or remove it"
+    try:
+        if kind == "script":
+            expressions.parse_script(text)
+            return None
+        tree = expressions.parse_expression(text)
+    except expressions.ExpressionError as exc:
+        what = {"script": "script", "timer": "timer expression"}.get(kind, "expression")
+        return f"{what} refused: {exc}"
+    if kind == "timer":
+        return _timer_problem(tree.body)
+    return None
+
+
+def _timer_problem(body: Any) -> str | None:
+    import ast
+
+    if isinstance(body, ast.Name) and re.fullmatch(r"R?\d*/?P[\dYMWDTHS.]*|\d{4}-\d\d-\d\d.*", body.id):
+        return f"timer expressions are Python: quote the duration, \"{body.id}\""
+    if isinstance(body, ast.Constant) and isinstance(body.value, str) and body.value.startswith("P"):
+        try:
+            durations.parse(body.value)
+        except durations.DurationError as exc:
+            return str(exc)
+    return None
+
+
+def _check_steps(process: model.Process) -> list[Problem]:
+    problems = []
+    steps = {n.id for n in process.nodes.values() if n.kind in model.USER_TASKS}
+    for node in process.nodes.values():
+        label = node.name or node.id
+        if node.kind in _UNSUPPORTED:
+            problems.append(problem(node.id, f"'{label}': {_UNSUPPORTED[node.kind]}"))
+        if node.kind not in model.USER_TASKS:
+            continue
+        if len(node.id) > MAX_ID_LENGTH:
+            problems.append(problem(node.id, f"step '{label}': its id may have at most {MAX_ID_LENGTH} characters"))
+        if node.lane_id is None:
+            problems.append(problem(node.id, f"step '{label}' is not in a lane: put it in the lane of the role "
+                                             "that does it"))
+        elif not node.lane:
+            problems.append(problem(node.id, f"step '{label}' is in a lane without a role: set the lane's role"))
+        elif resolve_role(node.lane) is None:
+            problems.append(problem(node.id, f"step '{label}' is in the lane '{node.lane}', which names no known "
+                                             "role: set the lane's role"))
+        form = node.properties.get("form")
+        if not form:
+            problems.append(problem(node.id, f"step '{label}' names no form: choose its form"))
+        elif get_form(form) is None:
+            problems.append(problem(node.id, f"step '{label}' names the form '{form}', which is not registered"))
+        due = node.properties.get("due")
+        if due and not durations.is_valid(due):
+            problems.append(problem(node.id, f"step '{label}': due '{due}' is not an ISO 8601 duration such as P3D"))
+        for target in model.return_targets(node):
+            if target not in steps:
+                problems.append(problem(node.id, f"step '{label}': return target '{target}' is not a step "
+                                                 "of this process"))
+    return problems
+
+
+def _validator() -> BpmnValidator:
+    """The BPMN schema validator of this thread (loading the schema costs more than using it)."""
+    validator = getattr(_local, "validator", None)
+    if validator is None:
+        validator = _local.validator = BpmnValidator()
+    return validator
+
+
+def spiff_problem(xml: bytes | str) -> Problem | None:
+    """Why SpiffWorkflow refuses the diagram, or None when it builds a spec from it."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    try:
+        root = parse_xml(data)
+        parser = SpiffBpmnParser(validator=_validator())
+        parser.add_bpmn_xml(root)
+        ids = parser.get_process_ids()
+        if not ids:
+            return problem(None, "the diagram has no executable process")
+        parser.get_spec(ids[0])
+        parser.get_subprocess_specs(ids[0])
+    except ValidationException as exc:
+        element = getattr(exc, "id", None) or _element_at_line(data, getattr(exc, "line_number", None))
+        return problem(element, f"SpiffWorkflow refuses the diagram: {_first_line(exc)}")
+    except EngineError as exc:
+        return problem(None, str(exc))
+    except _PARSE_FAILURES as exc:
+        return problem(None, f"SpiffWorkflow cannot read the diagram ({exc.__class__.__name__}: {_first_line(exc)})")
+    except Exception as exc:  # noqa: BLE001  (hostile bytes must never become a server error)
+        log.warning("unexpected failure parsing a diagram: %r", exc)
+        return problem(None, f"SpiffWorkflow cannot read the diagram ({exc.__class__.__name__})")
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else exc.__class__.__name__
+
+
+def _element_at_line(data: bytes, line: Any) -> str | None:
+    if not isinstance(line, int) or line <= 0:
+        return None
+    try:
+        root = parse_xml(data)
+    except EngineError:
+        return None
+    for element in root.iter():
+        if element.sourceline == line and element.get("id"):
+            return element.get("id")
+    return None
+
+
+def _finish(problems: list[Problem]) -> list[Problem]:
+    seen, unique = set(), []
+    for found in problems:
+        key = (found["element_id"], found["message"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(problem(found["element_id"], found["message"]))
+    if len(unique) > MAX_PROBLEMS:
+        hidden = len(unique) - MAX_PROBLEMS
+        unique = unique[:MAX_PROBLEMS] + [problem(None, f"and {hidden} more problems")]
+    return unique
