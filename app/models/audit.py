@@ -1,4 +1,4 @@
-"""The audit trail: who did what to which record, when, from where."""
+"""The audit trail: who did what to which record, when, from where — append-only, hash-chained."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,3 +31,6 @@ class AuditLog(db.Model):
     before: Mapped[Any | None] = mapped_column(JsonType)
     after: Mapped[Any | None] = mapped_column(JsonType)
     ip: Mapped[str | None] = mapped_column(String(64))
+    # the chain: the hash of the row before this one, and this row's own hash over its content
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,48 @@
+"""Audit-trail routes: search with filters, per person and per household, .xlsx export."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Response, render_template, request
+from flask_login import login_required
+
+from app.models import utcnow
+from app.trail import bp
+from app.web import int_arg, page_actor
+from services import audit_search
+
+
+def _date(name: str, *, end: bool = False) -> datetime | None:
+    value = (request.args.get(name) or "").strip()
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return None
+    return day + timedelta(days=1) if end else day
+
+
+def _query() -> audit_search.AuditQuery:
+    def text(name: str) -> str | None:
+        return (request.args.get(name) or "").strip()[:64] or None
+
+    return audit_search.AuditQuery(username=text("user"), household=text("household"), module=text("module"),
+                                   action=text("action"), since=_date("since"), until=_date("until", end=True),
+                                   page=int_arg("page", 1, maximum=100000) or 1)
+
+
+@bp.get("")
+@login_required
+def search():
+    actor = page_actor()
+    query = _query()
+    rows, total = audit_search.search(actor, query, utcnow())
+    return render_template("trail/search.html", rows=rows, total=total, query=query,
+                           people=audit_search.people(actor), args=request.args)
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export():
+    data = audit_search.export(page_actor(), _query(), utcnow())
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=audit-trail.xlsx"})
