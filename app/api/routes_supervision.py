@@ -1,0 +1,114 @@
+"""API routes of supervision: progress report, stuck cases, step deadlines."""
+from __future__ import annotations
+
+from marshmallow import Schema, validate
+from marshmallow import fields as f
+
+from app.api import bp, present
+from app.api.auth import actor
+from app.api.docs import doc
+from app.api.helpers import json_body, query_args, respond
+from app.api.schemas import TaskSchema, UtcDateTime
+from app.models import utcnow
+from services import deadlines, reports, supervision
+
+
+class ProgressArgs(Schema):
+    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class ProgressReport(Schema):
+    projects = f.List(f.Dict(), metadata={"description": "per project: households, signed, sign_rate, closed, "
+                                                         "agreed_amount, paid_amount, paid_rate, groups, steps, "
+                                                         "overdue_by_role, overdue_by_person"})
+
+
+class StuckArgs(Schema):
+    days = f.Integer(load_default=3, validate=validate.Range(min=0, max=3650))
+    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    step = f.String(validate=validate.Length(max=64))
+    group_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    assignee_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    page = f.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class StuckCaseSchema(Schema):
+    instance_id = f.Integer()
+    household_id = f.Integer()
+    household_code = f.String()
+    project_id = f.Integer()
+    status = f.String()
+    reason = f.String(metadata={"enum": ["no_progress", "error", "nothing_ready"]})
+    last_progress_at = UtcDateTime()
+    waiting_days = f.Float()
+    error_message = f.String(allow_none=True)
+    current_tasks = f.List(f.Nested(TaskSchema))
+
+
+class StuckPage(Schema):
+    items = f.List(f.Nested(StuckCaseSchema))
+    total = f.Integer()
+    page = f.Integer()
+    per_page = f.Integer()
+
+
+class DeadlineSchema(Schema):
+    bpmn_id = f.String()
+    name = f.String()
+    role = f.String(allow_none=True)
+    due = f.String(allow_none=True, metadata={"description": "ISO 8601 duration in force"})
+    default = f.String(allow_none=True, metadata={"description": "the diagram's own duration"})
+    scope = f.String(metadata={"enum": ["diagram", "all", "project"]})
+    project_id = f.Integer(allow_none=True)
+
+
+class DeadlineList(Schema):
+    items = f.List(f.Nested(DeadlineSchema))
+
+
+class DeadlineArgs(Schema):
+    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class DeadlineUpdate(Schema):
+    due = f.String(required=True, metadata={"description": "ISO 8601 duration, e.g. P3D or PT2S"})
+    project_id = f.Integer(allow_none=True, metadata={"description": "only this project (default: every one)"})
+
+
+@bp.get("/reports/progress")
+@doc("Progress per project, work group and step; sign rate, paid against agreed, overdue by role and person",
+     query=ProgressArgs, response=ProgressReport, errors=(403,), tag="supervision")
+def progress_report():
+    args = query_args(ProgressArgs)
+    rows = reports.progress(actor(), args.get("project_id"), utcnow())
+    return respond(ProgressReport, {"projects": [reports.progress_dict(r) for r in rows]})
+
+
+@bp.get("/supervisor/stuck")
+@doc("Cases with no progress for that many days, in error, or with nothing to do", query=StuckArgs,
+     response=StuckPage, errors=(403,), tag="supervision")
+def stuck():
+    args = query_args(StuckArgs)
+    cases, total = supervision.stuck_cases(actor(), supervision.StuckQuery(**args), utcnow())
+    items = [{"instance_id": c.instance.id, "household_id": c.household.id, "household_code": c.household.code,
+              "project_id": c.instance.project_id, "status": c.instance.status, "reason": c.reason,
+              "last_progress_at": c.instance.last_progress_at,
+              "waiting_days": round(c.waited.total_seconds() / 86400, 2), "error_message": c.instance.error_message,
+              "current_tasks": [present.task(t) for t in c.tasks]} for c in cases]
+    return respond(StuckPage, {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]})
+
+
+@bp.get("/deadlines")
+@doc("Each step's due duration (ISO 8601)", query=DeadlineArgs, response=DeadlineList, errors=(404,),
+     tag="supervision")
+def list_deadlines():
+    args = query_args(DeadlineArgs)
+    return respond(DeadlineList, {"items": deadlines.list_deadlines(actor(), args.get("project_id"))})
+
+
+@bp.put("/deadlines/<bpmn_id>")
+@doc("Set a step's due duration (supervisor, admin)", body=DeadlineUpdate, response=DeadlineSchema,
+     errors=(403, 404), tag="supervision")
+def set_deadline(bpmn_id: str):
+    return respond(DeadlineSchema, deadlines.set_deadline(actor(), bpmn_id, json_body(), now=utcnow()))

@@ -1,0 +1,131 @@
+"""Deadline escalation: a reminder before the due time, an overdue notice at it, the supervisor later.
+
+Rows are claimed with FOR UPDATE SKIP LOCKED (on SQLite the write lock is
+taken first), so any number of workers can run at once; each notice has a
+unique key (task, level, recipient) and is inserted with ON CONFLICT DO
+NOTHING, so it is written exactly once whatever happens.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Household, HumanTask, Role, User, WorkGroup
+from services import notifications, signals
+from services.access import users_with_role
+from services.tx import take_write_lock, transaction
+
+REMINDER, OVERDUE, SUPERVISOR = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class EscalationTimes:
+    """How long before the due time the reminder goes, and how long after it the supervisor hears."""
+
+    reminder_lead: timedelta = timedelta(hours=24)
+    supervisor_after: timedelta = timedelta(hours=24)
+
+
+@dataclass
+class _Recipients:
+    """Per-pass caches of who receives what, so a large pass issues few queries."""
+
+    pools: dict[tuple[str, int], set[int]] = field(default_factory=dict)
+    leaders: dict[tuple[int, int | None], set[int]] = field(default_factory=dict)
+    supervisors: set[int] | None = None
+
+    def pool(self, role: str, project_id: int) -> set[int]:
+        key = (role, project_id)
+        if key not in self.pools:
+            self.pools[key] = {u.id for u in users_with_role(role, project_id)}
+        return self.pools[key]
+
+    def group_leaders(self, project_id: int, group_id: int | None) -> set[int]:
+        key = (project_id, group_id)
+        if key not in self.leaders:
+            query = select(WorkGroup.leader_id).where(WorkGroup.leader_id.is_not(None))
+            query = query.where(WorkGroup.id == group_id) if group_id else query.where(
+                WorkGroup.project_id == project_id)
+            self.leaders[key] = set(db.session.scalars(query))
+        return self.leaders[key]
+
+    def supervisor_ids(self) -> set[int]:
+        if self.supervisors is None:
+            self.supervisors = set(db.session.scalars(
+                select(User.id).where(User.active.is_(True), User.roles.any(Role.code == "supervisor"))))
+        return self.supervisors
+
+
+def _reminder_at(row: HumanTask, times: EscalationTimes) -> datetime:
+    lead = min(times.reminder_lead, (row.due_at - row.created_at) / 2)
+    return row.due_at - lead
+
+
+def _advance(row: HumanTask, household: Household, now: datetime, times: EscalationTimes,
+             who: _Recipients) -> list[dict]:
+    """Move one step's escalation as far as now allows; return the notices to write."""
+    notices: list[dict] = []
+    if row.due_at is None:
+        row.next_escalation_at = None
+        return notices
+    holders = {row.assignee_id} if row.assignee_id else who.pool(row.role, row.project_id)
+    params = {"household": household.code, "step": row.name,
+              "due": row.due_at.replace(microsecond=0).isoformat() + "Z"}
+    if row.escalation_level == 0:
+        reminder_at = _reminder_at(row, times)
+        if now < reminder_at:
+            row.next_escalation_at = reminder_at
+            return notices
+        if now < row.due_at:
+            notices += _notices(row, REMINDER, "reminder", holders, params, now)
+        row.escalation_level = REMINDER  # an overdue step skips the reminder it no longer needs
+    if row.escalation_level == REMINDER:
+        if now < row.due_at:
+            row.next_escalation_at = row.due_at
+            return notices
+        leaders = who.group_leaders(row.project_id, household.work_group_id)
+        notices += _notices(row, OVERDUE, "overdue", holders | leaders, params, now)
+        row.escalation_level = OVERDUE
+    if row.escalation_level == OVERDUE:
+        supervisor_at = row.due_at + times.supervisor_after
+        if now < supervisor_at:
+            row.next_escalation_at = supervisor_at
+            return notices
+        notices += _notices(row, SUPERVISOR, "escalated", who.supervisor_ids(), params, now)
+        row.escalation_level = SUPERVISOR
+    row.next_escalation_at = None
+    return notices
+
+
+def _notices(row: HumanTask, level: int, kind: str, user_ids: Iterable[int], params: dict,
+             now: datetime) -> list[dict]:
+    signals.task_escalated.send(row, level=level, now=now)
+    return [{"user_id": uid, "kind": kind, "params": params, "task_id": row.id, "instance_id": row.instance_id,
+             "dedupe_key": f"esc:{row.id}:{level}:{uid}", "created_at": now} for uid in sorted(user_ids)]
+
+
+def run(now: datetime, times: EscalationTimes = EscalationTimes(), batch: int = 500) -> int:
+    """Escalate every open step whose next escalation is due; returns how many notices were written."""
+    written = 0
+    who = _Recipients()
+    while True:
+        with transaction():
+            take_write_lock()
+            rows = db.session.execute(
+                select(HumanTask, Household)
+                .join(Household, Household.id == HumanTask.household_id)
+                .where(HumanTask.status == "ready", HumanTask.next_escalation_at <= now)
+                .order_by(HumanTask.next_escalation_at, HumanTask.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True, of=HumanTask)
+            ).all()
+            notices: list[dict] = []
+            for row, household in rows:
+                notices += _advance(row, household, now, times, who)
+            written += notifications.insert_unique(notices)
+        if len(rows) < batch:
+            return written

@@ -1,0 +1,172 @@
+"""The supervisor's overview: stuck cases, reassignment, live counts per step, overdue by role and person."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.models import Household, HumanTask, ProcessInstance, User
+from services import audit, history, notifications
+from services.access import can_see_project, require_role, restrict_to_projects
+from services.context import Actor
+from services.errors import InvalidInput
+from services.tx import transaction
+
+OVERVIEW_ROLES = ("supervisor", "admin", "group_leader")
+
+
+@dataclass(frozen=True)
+class StuckQuery:
+    """Filters of the stuck-case list."""
+
+    days: int = 3
+    project_id: int | None = None
+    step: str | None = None
+    group_id: int | None = None
+    assignee_id: int | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass
+class StuckCase:
+    """A case that needs a supervisor's eye, with how long it has waited and who holds it."""
+
+    instance: ProcessInstance
+    household: Household
+    reason: str  # "no_progress", "error" or "nothing_ready"
+    waited: timedelta
+    tasks: list[HumanTask]
+
+
+def _open_task(**conditions: Any):
+    task = aliased(HumanTask)
+    clauses = [task.instance_id == ProcessInstance.id, task.status == "ready"]
+    clauses += [getattr(task, key) == value for key, value in conditions.items()]
+    return exists().where(and_(*clauses))
+
+
+def stuck_cases(actor: Actor, query: StuckQuery, now: datetime) -> tuple[list[StuckCase], int]:
+    """Cases with no progress for the given days, in error, or running with no step open and no timer."""
+    require_role(actor.user, *OVERVIEW_ROLES)
+    threshold = now - timedelta(days=query.days)
+    nothing_ready = and_(ProcessInstance.status == "running", ~_open_task(), ProcessInstance.next_timer_at.is_(None))
+    stmt = (
+        select(ProcessInstance, Household)
+        .join(Household, Household.id == ProcessInstance.household_id)
+        .where(or_(and_(ProcessInstance.status == "running", ProcessInstance.last_progress_at <= threshold),
+                   ProcessInstance.status == "error", nothing_ready))
+    )
+    stmt = restrict_to_projects(stmt, ProcessInstance.project_id, actor.user)
+    if query.project_id:
+        stmt = stmt.where(ProcessInstance.project_id == query.project_id)
+    if query.group_id:
+        stmt = stmt.where(Household.work_group_id == query.group_id)
+    if query.step:
+        stmt = stmt.where(_open_task(bpmn_id=query.step))
+    if query.assignee_id:
+        stmt = stmt.where(_open_task(assignee_id=query.assignee_id))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.execute(stmt.order_by(ProcessInstance.last_progress_at, ProcessInstance.id)
+                              .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
+    open_tasks = _open_tasks([inst.id for inst, _ in rows])
+    cases = []
+    for instance, household in rows:
+        tasks = open_tasks.get(instance.id, [])
+        reason = "error" if instance.status == "error" else "nothing_ready" if not tasks and \
+            instance.next_timer_at is None else "no_progress"
+        cases.append(StuckCase(instance, household, reason, now - instance.last_progress_at, tasks))
+    return cases, int(total)
+
+
+def _open_tasks(instance_ids: list[int]) -> dict[int, list[HumanTask]]:
+    if not instance_ids:
+        return {}
+    from sqlalchemy.orm import joinedload
+
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids),
+                                                      HumanTask.status == "ready")
+                              .options(joinedload(HumanTask.assignee), joinedload(HumanTask.household))
+                              .order_by(HumanTask.id))
+    result: dict[int, list[HumanTask]] = {}
+    for row in rows:
+        result.setdefault(row.instance_id, []).append(row)
+    return result
+
+
+def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
+    """Hand open steps to another person who holds their role and works on their project."""
+    with transaction():
+        require_role(actor.user, "supervisor", "admin")
+        if not isinstance(task_ids, list) or not task_ids or not all(
+                isinstance(t, int) and not isinstance(t, bool) for t in task_ids) or len(task_ids) > 500:
+            raise InvalidInput("choose the steps to reassign", {"task_ids": ["a list of 1 to 500 task ids"]})
+        target = db.session.get(User, user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) \
+            else None
+        if target is None or not target.active:
+            raise InvalidInput("choose an active user", {"user_id": ["unknown or inactive user"]})
+        rows = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(task_ids))
+                                       .with_for_update(of=HumanTask)))
+        problems = []
+        found = {r.id for r in rows}
+        problems += [f"{t}: not found" for t in task_ids if t not in found]
+        for row in rows:
+            if not can_see_project(actor.user, row.project_id):
+                problems.append(f"{row.id}: not found")
+            elif row.status != "ready":
+                problems.append(f"{row.id}: no longer open")
+            elif row.role not in target.role_codes:
+                problems.append(f"{row.id}: {target.username} does not hold the role {row.role}")
+            elif not can_see_project(target, row.project_id):
+                problems.append(f"{row.id}: {target.username} does not work on this project")
+        if problems:
+            raise InvalidInput("some steps cannot go to this person", {"task_ids": problems})
+        for row in rows:
+            before = row.assignee_id
+            row.assignee_id, row.claimed_at = target.id, now
+            history.record(row.instance_id, "reassigned", actor=actor, at=now, task=row,
+                           detail={"from": before, "to": target.username})
+            audit.record(actor, "task.reassign", "human_task", row.id, household_id=row.household_id,
+                         before={"assignee_id": before}, after={"assignee_id": target.id}, at=now)
+            notifications.notify({target.id}, "assigned", {"household": row.household.code, "step": row.name,
+                                                           "actor": actor.user.display_name},
+                                 now=now, task_id=row.id, instance_id=row.instance_id)
+    return len(rows)
+
+
+def step_counts(actor: Actor, project_id: int | None, now: datetime) -> dict[str, dict[str, int]]:
+    """Open and overdue steps per BPMN element, for the live diagram."""
+    stmt = (select(HumanTask.bpmn_id, func.count(), func.count().filter(HumanTask.due_at < now))
+            .where(HumanTask.status == "ready").group_by(HumanTask.bpmn_id))
+    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    if project_id:
+        stmt = stmt.where(HumanTask.project_id == project_id)
+    return {bpmn_id: {"open": n, "overdue": late} for bpmn_id, n, late in db.session.execute(stmt).all()}
+
+
+def overdue_by_role(actor: Actor, project_id: int | None, now: datetime) -> dict[str, int]:
+    """How many open steps are overdue, per role."""
+    stmt = (select(HumanTask.role, func.count()).where(HumanTask.status == "ready", HumanTask.due_at < now)
+            .group_by(HumanTask.role))
+    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    if project_id:
+        stmt = stmt.where(HumanTask.project_id == project_id)
+    return dict(db.session.execute(stmt).all())
+
+
+def overdue_by_person(actor: Actor, project_id: int | None, now: datetime) -> list[dict[str, Any]]:
+    """How many open steps each person holds overdue (unclaimed ones under None), most first."""
+    stmt = (select(HumanTask.assignee_id, User.username, User.display_name, func.count())
+            .outerjoin(User, User.id == HumanTask.assignee_id)
+            .where(HumanTask.status == "ready", HumanTask.due_at < now)
+            .group_by(HumanTask.assignee_id, User.username, User.display_name)
+            .order_by(func.count().desc()))
+    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    if project_id:
+        stmt = stmt.where(HumanTask.project_id == project_id)
+    return [{"user_id": uid, "username": name, "display_name": shown, "count": n}
+            for uid, name, shown, n in db.session.execute(stmt).all()]
