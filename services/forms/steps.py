@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as f
 
 from services import policy
+from services.forms.fields import WholeNumber
 from services.forms.registry import StepForm, decision_gateway_data, register
 
 STRUCTURES = ("brick_concrete", "frame", "brick_wood", "simple")
@@ -65,8 +66,8 @@ class SurveyForm(Schema):
     phone = f.String(required=False, validate=validate.Regexp(PHONE, error="not a valid phone number"),
                      metadata={"title": _l("Phone")})
     address = text(_l("Address"), max_len=255)
-    persons_count = f.Integer(required=True, validate=validate.Range(min=1, max=50),
-                              metadata={"title": _l("Household members")})
+    persons_count = WholeNumber(required=True, validate=validate.Range(min=1, max=50),
+                                metadata={"title": _l("Household members")})
     homestead_area = money(_l("Homestead area (㎡)"), required=False)
     measured_area = money(_l("Measured building area (㎡)"))
     structure = choice(_l("Structure"), STRUCTURES)
@@ -89,8 +90,8 @@ class RightsForm(Schema):
     legal_area = money(_l("Confirmed legal area (㎡)"))
     excluded_area = money(_l("Excluded area (㎡)"), required=False)
     exclusion_reason = text(_l("Reason for exclusion"), required=False, max_len=500)
-    resettlement_persons = f.Integer(required=True, validate=validate.Range(min=0, max=50),
-                                     metadata={"title": _l("Resettlement persons")})
+    resettlement_persons = WholeNumber(required=True, validate=validate.Range(min=0, max=50),
+                                       metadata={"title": _l("Resettlement persons")})
     basis = text(_l("Basis of determination"), max_len=2000, widget="textarea")
 
     @validates_schema

@@ -1,4 +1,4 @@
-"""The household's file, one module per step: stored, versioned, every change kept."""
+"""Storing module data: the current record per household and module, and every revision of it."""
 from __future__ import annotations
 
 import copy

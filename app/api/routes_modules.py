@@ -1,0 +1,137 @@
+"""API routes of the household's modules and files."""
+from __future__ import annotations
+
+from flask import current_app, request, send_file
+from marshmallow import Schema, validate
+from marshmallow import fields as f
+
+from app.api import bp
+from app.api.auth import actor
+from app.api.docs import doc
+from app.api.helpers import json_body, query_args, respond
+from app.api.schemas import UtcDateTime
+from app.models import utcnow
+from services import files
+from services import modules as module_service
+from services.errors import InvalidInput
+
+
+class ModuleArgs(Schema):
+    reveal = f.Boolean(load_default=False, metadata={"description": "full ID numbers (allowed roles; audited)"})
+
+
+class ChangedUpstream(Schema):
+    module = f.String()
+    synced_version = f.Integer()
+    current_version = f.Integer()
+
+
+class ModuleSchema(Schema):
+    module = f.String()
+    data = f.Dict()
+    version = f.Integer()
+    updated_at = UtcDateTime(allow_none=True)
+    updated_by = f.String(allow_none=True)
+    editable = f.Boolean()
+    changed_upstream = f.List(f.Nested(ChangedUpstream))
+
+
+class ModuleUpdate(Schema):
+    data = f.Dict(required=True)
+    version = f.Integer(required=True, metadata={"description": "the version that was read (0 for a new module)"})
+
+
+class FileSchema(Schema):
+    id = f.Integer()
+    name = f.String()
+    size = f.Integer()
+    sha256 = f.String()
+    content_type = f.String()
+    module = f.String()
+    category = f.String()
+    uploaded_at = UtcDateTime()
+
+
+class FileList(Schema):
+    items = f.List(f.Nested(FileSchema))
+
+
+class UploadForm(Schema):
+    file = f.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    module = f.String(required=True, validate=validate.Length(max=32))
+    category = f.String(required=True, validate=validate.Length(max=64))
+
+
+def _module_json(view: module_service.ModuleView) -> dict:
+    return {"module": view.module, "data": view.data, "version": view.version, "updated_at": view.updated_at,
+            "updated_by": view.updated_by, "editable": view.editable, "changed_upstream": view.changed_upstream}
+
+
+@bp.get("/households/<id:household_id>/modules/<module>")
+@doc("One module of a household's file", query=ModuleArgs, response=ModuleSchema, errors=(403, 404),
+     tag="modules")
+def get_module(household_id: int, module: str):
+    args = query_args(ModuleArgs)
+    view = module_service.view(actor(), household_id, module, reveal=args["reveal"], now=utcnow())
+    return respond(ModuleSchema, _module_json(view))
+
+
+@bp.put("/households/<id:household_id>/modules/<module>")
+@doc("Save a module (its role, while its step is open)", body=ModuleUpdate, response=ModuleSchema,
+     errors=(403, 404, 409), tag="modules")
+def put_module(household_id: int, module: str):
+    body = json_body()
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+    view = module_service.put(actor(), household_id, module, body.get("data"), body.get("version"), now=utcnow())
+    return respond(ModuleSchema, _module_json(view))
+
+
+@bp.post("/households/<id:household_id>/modules/<module>/sync")
+@doc("Refill a module from the modules before it", response=ModuleSchema, errors=(403, 404, 422), tag="modules")
+def sync_module(household_id: int, module: str):
+    view = module_service.sync(actor(), household_id, module, now=utcnow())
+    return respond(ModuleSchema, _module_json(view))
+
+
+@bp.post("/households/<id:household_id>/files")
+@doc("Upload a file to a module (multipart: file, module, category)", body=UploadForm, response=FileSchema,
+     status=201, errors=(403, 404, 413, 415), tag="files", content_type="application/json")
+def upload_file(household_id: int):
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("send the file as multipart form data", {"file": ["missing"]})
+    row = files.upload(actor(), household_id, request.form.get("module", ""), request.form.get("category", ""),
+                       upload.filename, upload.stream, upload_dir=current_app.config["UPLOAD_DIR"],
+                       max_bytes=current_app.config["MAX_CONTENT_LENGTH"], now=utcnow())
+    return respond(FileSchema, row, status=201)
+
+
+@bp.get("/households/<id:household_id>/files")
+@doc("The files of a household", response=FileList, errors=(404,), tag="files")
+def list_files(household_id: int):
+    return respond(FileList, {"items": files.list_for(actor(), household_id)})
+
+
+def _send(file_id: int, *, preview: bool):
+    row, path = files.open_file(actor(), file_id, upload_dir=current_app.config["UPLOAD_DIR"], preview=preview,
+                                now=utcnow())
+    response = send_file(path, mimetype=row.content_type, as_attachment=not preview, download_name=row.name,
+                         conditional=True, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = ("default-src 'none'; img-src 'self'; "
+                                                   "style-src 'unsafe-inline'; sandbox")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/files/<id:file_id>")
+@doc("A file's bytes, as an attachment", errors=(404,), tag="files")
+def download_file(file_id: int):
+    return _send(file_id, preview=False)
+
+
+@bp.get("/files/<id:file_id>/preview")
+@doc("A file shown inline (images and PDF only)", errors=(404, 415), tag="files")
+def preview_file(file_id: int):
+    return _send(file_id, preview=True)

@@ -1,0 +1,60 @@
+"""核算, 协议 and 资金拨付: the calculation's choices, the agreement's terms, the payments."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, validates_schema
+from marshmallow import fields as f
+
+from services.forms.fields import choice, integer, money, rows, text
+
+
+class Adjustment(Schema):
+    label = text(_l("Adjustment"), max_len=128)
+    amount = money(_l("Amount (yuan)"), minimum="-9999999999")
+    reason = text(_l("Reason"), max_len=500)
+
+
+class CalculationForm(Schema):
+    option = choice(_l("Compensation option"), ("cash", "swap"))
+    policy_version = text(_l("Policy version (empty: the current one)"), required=False, max_len=32)
+    signed_on = f.Date(load_default=None, allow_none=True,
+                       metadata={"title": _l("Expected signing date (for the signing bonus)")})
+    transition_months = integer(_l("Transition months"), required=False, minimum=0, maximum=120)
+    swap_area = money(_l("Swap area chosen (㎡, swap only)"), required=False, maximum=100000)
+    adjustments = rows(Adjustment, _l("Manual adjustments"), required=False, maximum=20)
+    notes = text(_l("Calculation notes"), required=False, max_len=2000, widget="textarea")
+
+
+class AgreementForm(Schema):
+    move_deadline = f.Date(required=True, metadata={"title": _l("Moving deadline")})
+    household_signed_on = f.Date(required=True, metadata={"title": _l("Signed by the household on")})
+    bank_account = text(_l("Household's bank account"), required=False, max_len=64)
+    notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
+
+    @validates_schema
+    def _order(self, data: dict, **kwargs: Any) -> None:
+        if data.get("move_deadline") and data.get("household_signed_on") and \
+                data["move_deadline"] < data["household_signed_on"]:
+            raise ValidationError("the moving deadline cannot be before the signing", "move_deadline")
+
+
+class PaymentRow(Schema):
+    id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
+    amount = money(_l("Amount (yuan)"), minimum="0.01")
+    paid_on = f.Date(required=True, metadata={"title": _l("Paid on")})
+    voucher_no = text(_l("Voucher number"), max_len=64)
+    attachment_id = f.Integer(load_default=None, allow_none=True,
+                              metadata={"title": _l("Voucher file"), "x-widget": "file:voucher"})
+
+
+class PaymentForm(Schema):
+    payments = rows(PaymentRow, _l("Payments"), maximum=100)
+    notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
+
+    @validates_schema
+    def _unique_vouchers(self, data: dict, **kwargs: Any) -> None:
+        vouchers = [p.get("voucher_no") for p in data.get("payments") or []]
+        if len(vouchers) != len(set(vouchers)):
+            raise ValidationError("a voucher number appears twice", "payments")

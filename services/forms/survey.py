@@ -1,0 +1,109 @@
+"""调查建档: the household survey — people, land and buildings, ancillary items, business details."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, pre_load, validate, validates, validates_schema
+from marshmallow import fields as f
+
+from services import idnumbers
+from services.forms.fields import (
+    ANCILLARY_CODES,
+    LEGAL_STATUSES,
+    PHONE,
+    RELATIONS,
+    SPECIAL_GROUPS,
+    STRUCTURES,
+    USES,
+    choice,
+    integer,
+    money,
+    rows,
+    text,
+)
+
+
+class PersonRow(Schema):
+    id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
+    name = text(_l("Name"), max_len=64)
+    id_number = f.String(required=True, metadata={"title": _l("ID number"), "x-widget": "id_number"})
+    relation = choice(_l("Relation to the head"), RELATIONS)
+    hukou_here = f.Boolean(load_default=True, metadata={"title": _l("Hukou here")})
+    special_group = choice(_l("Special group"), SPECIAL_GROUPS, required=False)
+
+    @pre_load
+    def _normalise(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("id_number"), str):
+            data = {**data, "id_number": idnumbers.normalise(data["id_number"])}
+        return data
+
+    @validates("id_number")
+    def _valid_id(self, value: str, **kwargs: Any) -> None:
+        problem = idnumbers.problem(value)
+        if problem:
+            raise ValidationError(problem)
+
+
+class BuildingRow(Schema):
+    id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
+    label = text(_l("Building"), max_len=64)
+    certified_area = money(_l("Certified area (㎡)"), required=False, maximum=100000)
+    measured_area = money(_l("Measured area (㎡)"), maximum=100000)
+    structure = choice(_l("Structure"), STRUCTURES)
+    floors = integer(_l("Floors"), minimum=1, maximum=60)
+    year_built = integer(_l("Year built"), required=False, minimum=1900, maximum=2100)
+    use = choice(_l("Use"), USES)
+    legal_status = choice(_l("Legal status"), LEGAL_STATUSES)
+
+
+class AncillaryRow(Schema):
+    code = choice(_l("Item"), ANCILLARY_CODES)
+    count = integer(_l("Count"), minimum=1, maximum=1000)
+
+
+class EquipmentRow(Schema):
+    name = text(_l("Equipment"), max_len=128)
+    count = integer(_l("Count"), minimum=1, maximum=10000)
+    value = money(_l("Book value (yuan)"), required=False)
+
+
+class BusinessPart(Schema):
+    licence_no = text(_l("Business licence number"), required=False, max_len=64)
+    business_area = money(_l("Business area (㎡)"), required=False, maximum=100000)
+    tenant = text(_l("Tenant"), required=False, max_len=128)
+    equipment = rows(EquipmentRow, _l("Equipment list"), required=False, maximum=500)
+    interruption_basis = text(_l("Basis of the business-interruption loss"), required=False, max_len=2000,
+                              widget="textarea")
+
+
+class SurveyForm(Schema):
+    head_name = text(_l("Head of household"), max_len=64)
+    phone = f.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        PHONE, error="not a valid phone number"), metadata={"title": _l("Phone")})
+    address = text(_l("Address"), max_len=255)
+    land_nature = choice(_l("Land nature"), ("collective", "state"))
+    homestead_area = money(_l("Homestead area (㎡)"), required=False, maximum=100000)
+    persons = rows(PersonRow, _l("Household members"), minimum=1, maximum=50)
+    buildings = rows(BuildingRow, _l("Buildings"), minimum=1, maximum=50)
+    ancillary = rows(AncillaryRow, _l("Ancillary items"), required=False, maximum=len(ANCILLARY_CODES))
+    business = f.Nested(BusinessPart, load_default=None, allow_none=True,
+                        metadata={"title": _l("Enterprise or shop"), "x-show-for": ["enterprise", "shop"]})
+    notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
+
+    @validates_schema
+    def _consistent(self, data: dict, partial: Any = None, **kwargs: Any) -> None:
+        persons = data.get("persons") or []
+        if persons:
+            heads = [p for p in persons if p.get("relation") == "head"]
+            if len(heads) != 1:
+                raise ValidationError("exactly one member is the head of household", "persons")
+            numbers = [p.get("id_number") for p in persons]
+            if len(numbers) != len(set(numbers)):
+                raise ValidationError("an ID number appears twice", "persons")
+        codes = [a.get("code") for a in data.get("ancillary") or []]
+        if len(codes) != len(set(codes)):
+            raise ValidationError("list each ancillary item once, with its count", "ancillary")
+        labels = [b.get("label") for b in data.get("buildings") or []]
+        if len(labels) != len(set(labels)):
+            raise ValidationError("give each building its own name", "buildings")

@@ -1,0 +1,108 @@
+"""Completing a step writes its module: the draft and the submitted data, validated in full, with the
+checks a real office makes before it lets the case move on."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agreement, AgreementCounter, Household, HumanTask, Project
+from services.context import Actor
+from services.errors import InvalidInput
+from services.forms.registry import StepForm
+from services.modules import compute, dossier
+from services.modules.case import Case, load
+from services.modules.service import _inputs, _load, _store, agreement_terms
+from services.modules.store import write
+
+TEMPLATE_VERSION = "2026.1"
+
+
+def complete_module(actor: Actor, row: HumanTask, household: Household, form: StepForm, data: Any,
+                    now: datetime) -> dict[str, Any]:
+    """Validate and store what completing this step writes; return the stored values for the gateways."""
+    case = load(household)
+    if form.section:
+        values = _load(form, data, partial=False)
+        stored = {**form.schema().dump(values), "by": actor.username, "by_name": actor.user.display_name,
+                  "at": now.replace(microsecond=0).isoformat() + "Z"}
+        section = form.section.format(role=row.role)
+        write(actor, household, form.module, stored, now=now, section=section, task_id=row.id)
+        return stored
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be an object", {"data": ["must be an object"]})
+    draft = _inputs(form, case.doc(form.module))
+    values = _load(form, {**draft, **data}, partial=False)
+    stored = _store(actor, case, form, values, now, row, final=True)
+    stored = _finish(actor, case, form, values, stored, now)
+    write(actor, household, form.module, stored, now=now, task_id=row.id)
+    return stored
+
+
+def _finish(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], stored: dict[str, Any],
+            now: datetime) -> dict[str, Any]:
+    module = form.module
+    if module in ("appraisal", "rights"):
+        stored["upstream"] = {"survey": case.version("survey")}
+    elif module in ("calc_audit", "policy_review"):
+        checks = compute.red_lines(case, now)
+        stored["checks"] = [c.as_json() for c in checks]
+        failed = [c.message for c in checks if not c.ok]
+        if failed and not values.get("override_reason"):
+            raise InvalidInput("checks failed: approve only with a written reason",
+                               {"override_reason": [f"failed: {m}" for m in failed]})
+    elif module == "agreement":
+        stored.update(agreement_terms(case))
+        stored["upstream"] = {"calculation": case.version("calculation")}
+        stored.update(_number(case, stored, now))
+        if "signed_agreement" not in case.categories_with_files():
+            raise InvalidInput("upload the household's signed agreement first",
+                               {"signed_scan": ["upload the scan of the agreement signed by the household "
+                                                "(category signed_agreement)"]})
+    elif module == "payment":
+        agreed = case.agreement_total()
+        paid = sum((Decimal(str(p["amount"])) for p in stored.get("payments") or []), Decimal("0"))
+        # a negative total is a difference the household pays; either way the amounts must settle it
+        if agreed is not None and paid != abs(agreed):
+            raise InvalidInput("payments must add up to the agreement",
+                               {"payments": [f"paid {paid:.2f} of the agreed {abs(agreed):.2f}"]})
+        stored["paid_total"] = f"{paid:.2f}"
+    elif module == "archive":
+        rows = dossier.checklist(case.household.kind, case.categories_with_files(), values.get("checklist"))
+        stored["checklist"] = rows
+        missing = [dossier.label(r["code"]) for r in rows if r["required"] and not r["present"]]
+        if missing:
+            raise InvalidInput("the dossier is not complete", {"checklist": [f"missing: {m}" for m in missing]})
+    return stored
+
+
+def _number(case: Case, stored: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The agreement's number (given once per household, per project and year) and its revision."""
+    household = case.household
+    agreement = db.session.scalar(select(Agreement).where(Agreement.household_id == household.id))
+    if agreement is None:
+        counter = db.session.scalar(select(AgreementCounter).where(
+            AgreementCounter.project_id == household.project_id, AgreementCounter.year == now.year)
+            .with_for_update())
+        if counter is None:
+            counter = AgreementCounter(project_id=household.project_id, year=now.year, last=0)
+            db.session.add(counter)
+        counter.last += 1
+        project = db.session.get(Project, household.project_id)
+        agreement = Agreement(household_id=household.id, project_id=household.project_id,
+                              number=f"{project.code}-{now.year}-{counter.last:04d}", revision=1, created_at=now)
+        db.session.add(agreement)
+    else:
+        agreement.revision += 1
+    agreement.template_version = TEMPLATE_VERSION
+    agreement.policy_version = stored.get("policy_version")
+    agreement.option = stored.get("option")
+    agreement.total = Decimal(str(stored["total"])) if stored.get("total") is not None else None
+    agreement.snapshot = {k: stored.get(k) for k in ("items", "total", "option", "move_deadline",
+                                                     "household_signed_on", "head_name", "address")}
+    agreement.updated_at = now
+    db.session.flush()
+    return {"number": agreement.number, "revision": agreement.revision, "template_version": TEMPLATE_VERSION}

@@ -1,0 +1,140 @@
+"""What the modules derive from the ones before them: the calculation's input and result, red lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext
+
+from services.compensation import policy as policies
+from services.compensation.calculator import calculate, money
+from services.compensation.inputs import Ancillary, HouseholdInput
+from services.compensation.inputs import Building as CalcBuilding
+from services.compensation.inputs import Person as CalcPerson
+from services.compensation.rules import fmt2
+from services.errors import InvalidInput
+from services.modules.case import Case
+
+UPSTREAM = {"calculation": ("survey", "appraisal", "rights"), "agreement": ("calculation",),
+            "appraisal": ("survey",), "rights": ("survey",), "archive": ()}
+
+
+def calculation_input(case: Case, values: dict[str, Any]) -> HouseholdInput:
+    """The calculator's input from the survey, the appraisal and the rights confirmation."""
+    appraisal = {row["building_id"]: row for row in case.doc("appraisal").get("buildings") or []}
+    rights = case.doc("rights")
+    confirmed = {row["building_id"]: row for row in rights.get("buildings") or []}
+    resettled = {row["person_id"]: bool(row.get("resettlement")) for row in rights.get("persons") or []}
+    problems: dict[str, list[str]] = {}
+    buildings = []
+    for building in case.buildings:
+        price = appraisal.get(building.id, {}).get("unit_price")
+        area = confirmed.get(building.id, {}).get("legal_area")
+        if price is None:
+            problems.setdefault("appraisal", []).append(f"no unit price for building '{building.label}'")
+        if area is None:
+            problems.setdefault("rights", []).append(f"no confirmed legal area for building '{building.label}'")
+        if price is not None and area is not None:
+            buildings.append(CalcBuilding(structure=building.structure, legal_status=building.legal_status,
+                                          use=building.use, area=Decimal(str(area)), unit_price=Decimal(str(price))))
+    if not case.buildings:
+        problems["survey"] = ["the survey records no building"]
+    if problems:
+        raise InvalidInput("the calculation needs the modules before it", problems)
+    ancillary = tuple(Ancillary(code=row["code"], count=int(row["count"])) for row in case.doc("survey").get(
+        "ancillary") or [])
+    persons = tuple(CalcPerson(resettlement=resettled.get(p.id, False), special_group=p.special_group)
+                    for p in case.persons)
+    signed_on = values.get("signed_on")
+    if isinstance(signed_on, str):
+        signed_on = datetime.fromisoformat(signed_on).date()
+    swap_area = values.get("swap_area")
+    return HouseholdInput(kind=case.household.kind, option=values["option"], buildings=tuple(buildings),
+                          ancillary=ancillary, persons=persons, signed_on=signed_on,
+                          transition_months=values.get("transition_months"),
+                          swap_area=Decimal(str(swap_area)) if swap_area not in (None, "") else None)
+
+
+def calculation_result(case: Case, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The stored calculation: the accountant's choices, the items by the policy table, the total."""
+    version = values.get("policy_version") or None
+    row = policies.get(version) if version else policies.current_version(policies.local_today(now))
+    rules = row.rules if row is not None else policies.current_rules(policies.local_today(now))
+    result = calculate(rules, calculation_input(case, values))
+    items = [item.as_json() for item in result.items]
+    total = result.total
+    for number, adjustment in enumerate(values.get("adjustments") or [], 1):
+        amount = money(Decimal(str(adjustment["amount"])))
+        items.append({"code": f"adjustment.{number}", "label": adjustment["label"], "basis": adjustment["reason"],
+                      "amount": fmt2(amount)})
+        total += amount
+    return {"policy_version": row.version if row is not None else None, "items": items, "total": fmt2(total),
+            "computed_at": now.replace(microsecond=0).isoformat() + "Z",
+            "upstream": {m: case.version(m) for m in UPSTREAM["calculation"]}}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One red-line check of a calculation: passed or not, and why."""
+
+    code: str
+    ok: bool
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "ok": self.ok, "message": self.message}
+
+
+def red_lines(case: Case, now: datetime) -> list[Check]:
+    """The office's red lines for a calculation; a failed one blocks approval without a written override."""
+    checks: list[Check] = []
+    calc = case.doc("calculation")
+    rights = case.doc("rights")
+    confirmed = {row["building_id"]: row for row in rights.get("buildings") or []}
+    for building in case.buildings:
+        row = confirmed.get(building.id)
+        legal = Decimal(str(row["legal_area"])) if row else Decimal(0)
+        ok = row is not None and legal <= building.measured_area
+        checks.append(Check("legal_area", ok, gettext(
+            "Building %(b)s: legal area %(legal)s㎡ within measured %(measured)s㎡", b=building.label,
+            legal=fmt2(legal), measured=fmt2(building.measured_area))))
+    resettled = {row["person_id"] for row in rights.get("persons") or [] if row.get("resettlement")}
+    for person in case.persons:
+        if person.id in resettled and not person.hukou_here:
+            checks.append(Check("resettlement", False, gettext(
+                "%(name)s is a resettlement person without hukou here", name=person.name)))
+    if resettled:
+        checks.append(Check("resettlement", all(p.hukou_here for p in case.persons if p.id in resettled),
+                            gettext("%(n)s resettlement persons, each with hukou here", n=len(resettled))))
+    if not calc.get("items"):
+        return checks + [Check("calculated", False, gettext("The calculation has not been made"))]
+    upstream = calc.get("upstream") or {}
+    stale = [m for m in ("survey", "appraisal", "rights") if upstream.get(m) != case.version(m)]
+    checks.append(Check("current", not stale, gettext(
+        "The calculation uses the latest survey, appraisal and rights confirmation") if not stale else gettext(
+        "Changed since the calculation: %(modules)s", modules=", ".join(stale))))
+    try:
+        fresh = calculation_result(case, calc, now)
+        checks.append(Check("recomputed", fresh["total"] == calc.get("total"), gettext(
+            "Recomputed with policy %(v)s: %(fresh)s (stored %(stored)s)", v=fresh["policy_version"],
+            fresh=fresh["total"], stored=calc.get("total"))))
+    except InvalidInput as exc:
+        checks.append(Check("recomputed", False, exc.message))
+    row = policies.get(calc["policy_version"]) if calc.get("policy_version") else None
+    bounds = (row.rules if row else {}).get("bounds") or {}
+    total = Decimal(str(calc.get("total", "0")))
+    limit = Decimal(str(bounds.get("max_total_per_household") or "0"))
+    if limit:
+        checks.append(Check("bounds", total <= limit, gettext(
+            "Total %(total)s within the policy's limit %(limit)s", total=fmt2(total), limit=fmt2(limit))))
+    adjustments = [i for i in calc.get("items") or [] if str(i.get("code", "")).startswith("adjustment.")]
+    if adjustments:
+        checks.append(Check("adjustments", False, gettext(
+            "%(n)s manual adjustments outside the policy table", n=len(adjustments))))
+    threshold = Decimal(str((row.rules if row else {}).get("tracking_audit_threshold") or "0"))
+    if threshold and total >= threshold:
+        checks.append(Check("tracking_audit", True, gettext(
+            "Above %(t)s: the payment will go through tracking audit", t=fmt2(threshold))))
+    return checks
