@@ -89,11 +89,19 @@ def register_blueprints(app: Flask) -> None:
     from app.cases import bp as cases_bp
     from app.inbox import bp as inbox_bp
     from app.main import bp as main_bp
+    from app.policies import bp as policies_bp
+    from app.processes import bp as processes_bp
+    from app.supervisor import bp as supervisor_bp
+    from app.trail import bp as trail_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(policies_bp)
+    app.register_blueprint(supervisor_bp)
+    app.register_blueprint(processes_bp)
+    app.register_blueprint(trail_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 
@@ -120,7 +128,8 @@ def register_templating(app: Flask) -> None:
 
 
 def connect_receivers() -> None:
-    """Connect the signal receivers (idempotent: blinker keeps one connection per receiver)."""
-    from services import notifications
+    """Connect the signal receivers and the audit chain (idempotent)."""
+    from services import audit, notifications
 
     notifications.connect_receivers()
+    audit.install()

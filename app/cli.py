@@ -1,6 +1,7 @@
 """Flask CLI commands: seed-demo, bpmn load/deploy, create-user."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -8,7 +9,9 @@ from flask import Flask, current_app
 
 from app.extensions import db
 from app.models import utcnow
-from services import definitions, demo, identity
+from app.policies.cli import policy
+from services import audit, definitions, demo, durations, escalation, identity, mailer
+from services import worker as worker_loop
 from services.context import Actor
 from services.errors import ServiceError
 from services.tx import transaction
@@ -19,6 +22,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(bpmn)
     app.cli.add_command(create_user)
+    app.cli.add_command(policy)
+    app.cli.add_command(worker)
+    app.cli.add_command(audit_group)
 
 
 @click.command("seed-demo")
@@ -78,3 +84,53 @@ def create_user(username: str, password: str, display_name: str | None, roles: t
     except ServiceError as exc:
         raise click.ClickException(f"{exc.message}: {exc.fields or ''}") from None
     click.echo(f"created {username}")
+
+
+def worker_settings(config: dict) -> tuple[escalation.EscalationTimes, mailer.SmtpSettings]:
+    """The worker's escalation timings and SMTP settings from the application's config."""
+    start = utcnow()
+    times = escalation.EscalationTimes(
+        reminder_lead=durations.to_timedelta(config["REMINDER_LEAD"], start),
+        supervisor_after=durations.to_timedelta(config["SUPERVISOR_ESCALATION_AFTER"], start),
+    )
+    smtp = mailer.SmtpSettings(host=config["SMTP_HOST"], port=config["SMTP_PORT"], username=config["SMTP_USER"],
+                               password=config["SMTP_PASSWORD"], sender=config["SMTP_FROM"],
+                               starttls=config["SMTP_STARTTLS"])
+    return times, smtp
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="one pass, then exit")
+@click.option("--interval", type=float, default=None, help="seconds between passes")
+def worker(once: bool, interval: float | None) -> None:
+    """Fire BPMN timers, escalate deadlines and send e-mail; several may run at once."""
+    times, smtp = worker_settings(current_app.config)
+    if once:
+        result = worker_loop.run_once(utcnow(), times, smtp)
+        click.echo(f"timers fired: {result.timers}, notices: {result.notices}, e-mails: {result.emails}")
+        return
+    stop = {"now": False}
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    click.echo("worker running")
+    worker_loop.run_forever(utcnow, times, smtp, interval or current_app.config["WORKER_INTERVAL"],
+                            should_stop=lambda: stop["now"])
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain of the audit trail; name the first broken link (exit status 1)."""
+    count, broken = audit.verify()
+    if broken is not None:
+        click.echo(f"audit chain BROKEN at row {broken.row_id}: {broken.reason} ({count} rows before it hold)")
+        raise SystemExit(1)
+    click.echo(f"audit chain intact: {count} rows")

@@ -39,6 +39,16 @@ class Config:
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_HOURS", "8")) * 3600
     DUE_SOON_HOURS = int(os.environ.get("DUE_SOON_HOURS", "24"))
     PER_PAGE_MAX = 200
+    # the worker: reminders before the due time, the supervisor after it (ISO 8601 durations)
+    REMINDER_LEAD = os.environ.get("REMINDER_LEAD", "PT24H")
+    SUPERVISOR_ESCALATION_AFTER = os.environ.get("SUPERVISOR_ESCALATION_AFTER", "P1D")
+    WORKER_INTERVAL = float(os.environ.get("WORKER_INTERVAL", "10"))
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_USER = os.environ.get("SMTP_USER") or None
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@localhost")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     TESTING = False
 
 

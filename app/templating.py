@@ -1,4 +1,4 @@
-"""Template filters and globals: local time, money, role names, the unread badge."""
+"""Template filters and globals: local time, money, role names, translated codes and problems, the unread badge."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -10,8 +10,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app import labels
-from app.cases.display import module_rows
-from services import notifications
+from app.cases.display import module_rows, module_tables
+from services import modules, notifications
 from services.roles import ROLES, role_label
 
 
@@ -38,9 +38,19 @@ def register(app: Flask) -> None:
         return role_label(code, str(get_locale() or "zh"))
 
     for name, table in (("status", labels.STATUS), ("kind", labels.KIND), ("nature", labels.NATURE),
-                        ("action", labels.ACTION), ("module_title", labels.MODULE)):
+                        ("action", labels.ACTION), ("module_title", labels.MODULE),
+                        ("task_status", labels.TASK_STATUS), ("notification_kind", labels.NOTIFICATION_KIND)):
         app.add_template_filter(lambda code, _table=table: labels.label(_table, code), name)
+    app.add_template_filter(labels.problem, "problem")
+    app.add_template_filter(labels.error_text, "error_text")
     app.add_template_global(module_rows, "module_rows")
+    app.add_template_global(module_tables, "module_tables")
+    app.add_template_global(modules.MODULES, "case_modules")
+
+    @app.template_global()
+    def has_endpoint(name: str) -> bool:
+        """True when a page exists (areas other blueprints add show up in the menu only once they do)."""
+        return name in current_app.view_functions
 
     @app.context_processor
     def globals_() -> dict:

@@ -7,6 +7,8 @@ from app.extensions import db
 from app.models import Household, Project, Role, User, WorkGroup, group_members
 from services.errors import Forbidden, NotFound
 
+MAX_ID = 2**31 - 1
+
 
 def project_ids(user: User) -> set[int] | None:
     """The ids of the projects the user may see; None means every project."""
@@ -37,9 +39,14 @@ def can_see_project(user: User, project_id: int) -> bool:
     return ids is None or project_id in ids
 
 
+def _possible_id(value: object) -> bool:
+    """True for an integer a row id can be (the id columns are 32-bit)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def get_project(user: User, project_id: int) -> Project:
     """A project the user may see, or NotFound (never leak what exists)."""
-    project = db.session.get(Project, project_id)
+    project = db.session.get(Project, project_id) if _possible_id(project_id) else None
     if project is None or not can_see_project(user, project.id):
         raise NotFound("project not found")
     return project
@@ -47,7 +54,7 @@ def get_project(user: User, project_id: int) -> Project:
 
 def get_household(user: User, household_id: int) -> Household:
     """A household of the user's projects, or NotFound."""
-    household = db.session.get(Household, household_id)
+    household = db.session.get(Household, household_id) if _possible_id(household_id) else None
     if household is None or not can_see_project(user, household.project_id):
         raise NotFound("household not found")
     return household
@@ -79,4 +86,22 @@ def users_with_role(role: str, project_id: int) -> list[User]:
 def visible_projects(user: User) -> list[Project]:
     """The projects the user may see, by code."""
     stmt = restrict_to_projects(select(Project), Project.id, user).order_by(Project.code)
+    return list(db.session.scalars(stmt))
+
+
+def visible_groups(user: User) -> list[WorkGroup]:
+    """The work groups of the user's projects."""
+    stmt = restrict_to_projects(select(WorkGroup), WorkGroup.project_id, user).order_by(WorkGroup.project_id,
+                                                                                        WorkGroup.id)
+    return list(db.session.scalars(stmt))
+
+
+def visible_staff(user: User) -> list[User]:
+    """Active users who work on the user's projects (for reassignment and filters)."""
+    ids = project_ids(user)
+    stmt = select(User).where(User.active.is_(True)).order_by(User.username)
+    if ids is not None:
+        members = select(group_members.c.user_id).join(WorkGroup, WorkGroup.id == group_members.c.group_id) \
+            .where(WorkGroup.project_id.in_(ids or [-1]))
+        stmt = stmt.where(User.id.in_(members))
     return list(db.session.scalars(stmt))

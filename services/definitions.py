@@ -9,14 +9,13 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ProcessDefinition, utcnow
-from services import audit, durations, expressions
+from services import audit
 from services.context import Actor
-from services.engine import Engine, EngineError, ParsedProcess, parse_xml
+from services.engine import Engine, EngineError, ParsedProcess
 from services.errors import Conflict, InvalidInput, NotFound
-from services.forms import get_form
+from services.processes import validation
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "bpmn"
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 _engine: Engine | None = None
 
@@ -79,8 +78,8 @@ def _add_version(process: ParsedProcess, xml: str, actor: Actor, now: datetime, 
         select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == process.process_id)
     )
     definition = ProcessDefinition(
-        key=process.process_id, version=(newest or 0) + 1, name=process.name, bpmn_xml=xml,
-        sha256=process.sha256, status="draft", comment=comment, created_at=now, created_by_id=actor.id,
+        key=process.process_id, version=(newest or 0) + 1, name=(process.name or process.process_id)[:128],
+        bpmn_xml=xml, sha256=process.sha256, status="draft", comment=comment, created_at=now, created_by_id=actor.id,
     )
     db.session.add(definition)
     db.session.flush()
@@ -100,11 +99,19 @@ def _mark_deployed(definition: ProcessDefinition, actor: Actor, now: datetime) -
 
 def create_draft(actor: Actor, xml: bytes, comment: str | None, now: datetime) -> ProcessDefinition:
     """Store a diagram as a new draft version; InvalidInput when it does not parse."""
+    problems = validation.parse_problems(xml)
+    if problems:
+        raise InvalidInput("the diagram does not parse", {"bpmn": [_worded(p) for p in problems]})
     try:
         process = get_engine().parse(xml)
     except EngineError as exc:
         raise InvalidInput("the diagram does not parse", {"bpmn": [str(exc)]}) from None
     return _add_version(process, xml.decode("utf-8"), actor, now, comment)
+
+
+def _worded(found: dict[str, Any]) -> str:
+    """A problem as one line of text, naming its element."""
+    return f"{found['element_id']}: {found['message']}" if found.get("element_id") else found["message"]
 
 
 def deploy(actor: Actor, definition_id: int, now: datetime) -> ProcessDefinition:
@@ -113,10 +120,14 @@ def deploy(actor: Actor, definition_id: int, now: datetime) -> ProcessDefinition
     if definition is None:
         raise NotFound("process definition not found")
     if definition.status == "deployed":
-        raise Conflict("this version is deployed already")
+        raise Conflict("this version is deployed already", code="already_deployed")
+    newer = _newest_deployed(definition.key)
+    if newer is not None and newer.version > definition.version:
+        raise Conflict(f"a newer version (v{newer.version}) is deployed; save this diagram as a new draft to "
+                       "deploy it", code="newer_deployed")
     problems = validate(definition.bpmn_xml.encode("utf-8"))
     if problems:
-        raise InvalidInput("the diagram is not valid", {"bpmn": [p["message"] for p in problems]})
+        raise InvalidInput("the diagram is not valid", {"bpmn": [_worded(p) for p in problems]})
     _mark_deployed(definition, actor, now)
     return definition
 
@@ -130,68 +141,4 @@ def list_definitions() -> list[ProcessDefinition]:
 
 def validate(xml: Any) -> list[dict[str, Any]]:
     """Every problem that keeps a diagram from running here; an empty list when it is valid."""
-    if isinstance(xml, str):
-        xml = xml.encode("utf-8")
-    if not isinstance(xml, bytes) or not xml.strip():
-        return [{"element_id": None, "message": "the body must be a BPMN XML document"}]
-    try:
-        root = parse_xml(xml)
-    except EngineError as exc:
-        return [{"element_id": None, "message": str(exc)}]
-    problems = _check_expressions(root)
-    try:
-        process = get_engine().parse(xml)
-    except EngineError as exc:
-        return problems + [{"element_id": _element_of(str(exc)), "message": str(exc)}]
-    problems += _check_user_tasks(process)
-    return problems
-
-
-def _check_expressions(root: Any) -> list[dict[str, Any]]:
-    # (xpath to the expression, the check, how many levels up the owning element is)
-    checks = [
-        ("//bpmn:sequenceFlow/bpmn:conditionExpression", expressions.parse_expression, 1),
-        ("//bpmn:timerEventDefinition/*", expressions.parse_expression, 2),
-        ("//bpmn:scriptTask/bpmn:script", expressions.parse_script, 1),
-    ]
-    problems = []
-    for path, check, levels in checks:
-        for node in root.xpath(path, namespaces={"bpmn": BPMN_NS}):
-            text = (node.text or "").strip()
-            if not text:
-                continue
-            try:
-                check(text)
-            except expressions.ExpressionError as exc:
-                owner = node
-                for _ in range(levels):
-                    owner = owner.getparent()
-                problems.append({"element_id": owner.get("id"), "message": f"expression refused: {exc}"})
-    return problems
-
-
-def _check_user_tasks(process: ParsedProcess) -> list[dict[str, Any]]:
-    problems = []
-    ids = set(process.user_tasks)
-    for info in process.user_tasks.values():
-        if info.role is None:
-            problems.append({"element_id": info.bpmn_id,
-                             "message": f"user task '{info.name}' is not in a lane of a known role"})
-        if get_form(info.form) is None:
-            problems.append({"element_id": info.bpmn_id,
-                             "message": f"user task '{info.name}' names no registered form ({info.form!r})"})
-        if info.due and not durations.is_valid(info.due):
-            problems.append({"element_id": info.bpmn_id,
-                             "message": f"user task '{info.name}': due '{info.due}' is not an ISO 8601 duration"})
-        for target in info.return_targets:
-            if target not in ids:
-                problems.append({"element_id": info.bpmn_id,
-                                 "message": f"user task '{info.name}': return target '{target}' is not a user task"})
-    return problems
-
-
-def _element_of(message: str) -> str | None:
-    marker = "Node: "
-    if marker in message:
-        return message.split(marker, 1)[1].split()[0].strip("'\",")
-    return None
+    return validation.validate(xml)

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HumanTask, Project, User, WorkGroup, utcnow
-from services import definitions, households, identity, runtime
+from services import definitions, escalation, households, identity, runtime
+from services.compensation import policy as compensation_policy
 from services.context import Actor
 from services.roles import ROLES
 from services.tx import transaction
@@ -43,6 +44,7 @@ def seed(password: str, households: int = 60, now: datetime | None = None) -> st
     with transaction():
         identity.ensure_roles()
         definitions.load_shipped(definitions.SHIPPED_DIR, Actor.system(), now)
+        compensation_policy.ensure_default(Actor.system(), now)
         users = _users(password)
         project, groups = _project("BQ3C", "北区三村集体土地征收项目", ["第一工作组", "第二工作组"], users)
         road, road_groups = _project("BJL", "滨江路拓宽工程（沿街店面）", ["拓宽组"], users)
@@ -58,7 +60,8 @@ def seed(password: str, households: int = 60, now: datetime | None = None) -> st
         _make_case(rng, admin, users, road, road_groups[0], 100 + index, index % 3, index == 1, None, now,
                    kind="shop")
         created += 1
-    return f"{len(users)} users, projects {project.code} and {road.code}, {created} households"
+    notices = escalation.run(now, escalation.EscalationTimes())  # reminders and overdue notices for the demo
+    return f"{len(users)} users, projects {project.code} and {road.code}, {created} households, {notices} notices"
 
 
 def _users(password: str) -> dict[str, User]:

@@ -35,7 +35,7 @@ class HouseholdInput(Schema):
     phone = f.String(validate=validate.Length(max=32), allow_none=True)
     land_nature = f.String(validate=validate.OneOf(LAND_NATURES), allow_none=True)
     notes = f.String(validate=validate.Length(max=2000), allow_none=True)
-    work_group_id = f.Integer(allow_none=True, strict=True)
+    work_group_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 def create(actor: Actor, project_id: int, data: Any, *, now: datetime) -> tuple[Household, ProcessInstance]:

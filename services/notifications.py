@@ -6,13 +6,16 @@ from typing import Any
 
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import Household, HumanTask, Notification, ProcessInstance
+from app.models import Household, HumanTask, Notification, ProcessInstance, User
 from services import signals
 from services.access import users_with_role
 from services.context import Actor
 from services.errors import NotFound
+from services.forms import get_form
 from services.tx import transaction
 
 
@@ -25,18 +28,61 @@ def render(kind: str, params: dict[str, Any] | None) -> str:
     if kind == "sign":
         return gettext("%(household)s: the agreement is ready for your signature (%(step)s)",
                        household=p.get("household", ""), step=p.get("step", ""))
+    if kind == "audit":
+        return gettext("%(household)s: “%(step)s” waits for your review", household=p.get("household", ""),
+                       step=p.get("step", ""))
+    if kind == "reminder":
+        return gettext("%(household)s: “%(step)s” falls due at %(due)s", household=p.get("household", ""),
+                       step=p.get("step", ""), due=_local(p.get("due")))
+    if kind == "overdue":
+        return gettext("%(household)s: “%(step)s” is overdue since %(due)s", household=p.get("household", ""),
+                       step=p.get("step", ""), due=_local(p.get("due")))
+    if kind == "escalated":
+        return gettext("Escalated: %(household)s, “%(step)s” is still overdue since %(due)s",
+                       household=p.get("household", ""), step=p.get("step", ""), due=_local(p.get("due")))
+    if kind == "assigned":
+        return gettext("%(household)s: “%(step)s” was assigned to you by %(actor)s",
+                       household=p.get("household", ""), step=p.get("step", ""), actor=p.get("actor", ""))
     return p.get("text", kind)
+
+
+def _local(stamp: str | None) -> str:
+    """A stored UTC stamp in the display time zone (Asia/Shanghai unless configured otherwise)."""
+    if not stamp:
+        return ""
+    from flask_babel import format_datetime
+
+    moment = datetime.fromisoformat(stamp.rstrip("Z"))
+    return format_datetime(moment, "yyyy-MM-dd HH:mm")
 
 
 def notify(user_ids: set[int], kind: str, params: dict[str, Any], *, now: datetime,
            task_id: int | None = None, instance_id: int | None = None) -> int:
     """Write one notification for each user; returns how many were written."""
+    return insert_unique([{"user_id": uid, "kind": kind, "params": params, "task_id": task_id,
+                           "instance_id": instance_id, "created_at": now, "dedupe_key": None}
+                          for uid in sorted(user_ids)])
+
+
+def insert_unique(rows: list[dict[str, Any]]) -> int:
+    """Insert notifications in one statement; a row whose dedupe_key exists already is skipped.
+
+    Each row gets its message in the default language and an e-mail copy pending
+    when its recipient has an address.
+    """
+    if not rows:
+        return 0
+    emails = set(db.session.scalars(select(User.id).where(
+        User.id.in_({r["user_id"] for r in rows}), User.email.is_not(None), User.email != "")))
     with force_locale("zh"):
-        message = render(kind, params)
-    for user_id in sorted(user_ids):
-        db.session.add(Notification(user_id=user_id, kind=kind, message=message, params=params,
-                                    task_id=task_id, instance_id=instance_id, created_at=now))
-    return len(user_ids)
+        for row in rows:
+            row["message"] = render(row["kind"], row["params"])
+            row["email_status"] = "pending" if row["user_id"] in emails else None
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = db.session.execute(statement)
+    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
 
 
 def _on_returned(row: HumanTask, *, actor: Actor, reason: str | None, returned_from: str | None,
@@ -61,10 +107,21 @@ def _on_agreement_ready(instance: ProcessInstance, *, tasks: list[HumanTask], no
                task_id=row.id, instance_id=instance.id)
 
 
+def _on_created(row: HumanTask, *, now: datetime, returned: bool = False, **_: Any) -> None:
+    """Audits to do reach the auditors (signatures have their own notice, returns theirs)."""
+    form = get_form(row.form_key)
+    if returned or form is None or not form.reviewing or row.form_key == "sign":
+        return
+    household = db.session.get(Household, row.household_id)
+    notify({u.id for u in users_with_role(row.role, row.project_id)}, "audit",
+           {"household": household.code, "step": row.name}, now=now, task_id=row.id, instance_id=row.instance_id)
+
+
 def connect_receivers() -> None:
     """Connect the notification receivers to the pipeline's signals (called by the app factory)."""
     signals.task_returned.connect(_on_returned)
     signals.agreement_ready.connect(_on_agreement_ready)
+    signals.task_created.connect(_on_created)
 
 
 def for_user(user_id: int, *, unread: bool | None = None, limit: int = 100) -> list[Notification]:

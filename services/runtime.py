@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
-from services import audit, definitions, history, modules, signals, store
+from services import audit, definitions, history, milestones, modules, signals, store
 from services.access import get_household
 from services.context import Actor
 from services.deadlines import due_at
@@ -22,7 +22,7 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.expressions import ExpressionError
 from services.forms import get_form
 from services.tasks import task_for_action
-from services.tx import transaction
+from services.tx import take_write_lock, transaction
 
 PIPELINE_KEY = "relocation"
 
@@ -106,11 +106,14 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime) -> Proces
             stored.update({"by": actor.username, "by_name": actor.user.display_name,
                            "at": now.replace(microsecond=0).isoformat() + "Z"})
         modules.write(actor, household, form.module, stored, now=now, section=section, task_id=row.id)
-        task.data.update(form.gateway(values, {"project_id": instance.project_id}))
+        task.data.pop("return_to", None)
+        task.data.update({"decision": "approve", **form.gateway(values, {"project_id": instance.project_id})})
         _finish(row, actor, now, "completed")
         history.record(instance.id, "completed", actor=actor, at=now, task=row)
         _run(instance, task, workflow)
-        _advance(instance, workflow, definitions.parsed(instance.definition), actor, now, Change(task=row))
+        open_forms = _advance(instance, workflow, definitions.parsed(instance.definition), actor, now,
+                              Change(task=row))
+        milestones.after_complete(instance, row, values, open_forms, now)
         audit.record(actor, "task.complete", "human_task", row.id, household_id=row.household_id,
                      after={"step": row.bpmn_id, "instance": instance.id}, at=now)
         signals.task_completed.send(row, actor=actor, now=now)
@@ -143,7 +146,10 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) 
         history.record(instance.id, "returned", actor=actor, at=now, task=row,
                        detail={"to": to, "to_name": target_name, "reason": reason})
         _run(instance, task, workflow)
+        if to not in {t.task_spec.bpmn_id for t in ready_user_tasks(workflow)}:  # the diagram let it go on instead
+            raise Conflict("the process does not route a return from this step", code="return_not_routed")
         _advance(instance, workflow, process, actor, now, Change(task=row, return_to=to, reason=reason))
+        milestones.after_return(instance, process.user_tasks[to].form)
         audit.record(actor, "task.return", "human_task", row.id, household_id=row.household_id,
                      after={"step": row.bpmn_id, "to": to, "reason": reason}, at=now)
     return instance
@@ -188,6 +194,7 @@ def _finish(row: HumanTask, actor: Actor, now: datetime, status: str) -> None:
     row.status = status
     row.completed_at = now
     row.completed_by_id = actor.id
+    row.next_escalation_at = None
 
 
 def _run(instance: ProcessInstance, task: Any, workflow: BpmnWorkflow) -> None:
@@ -199,8 +206,8 @@ def _run(instance: ProcessInstance, task: Any, workflow: BpmnWorkflow) -> None:
 
 
 def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedProcess, actor: Actor,
-             now: datetime, change: Change) -> None:
-    """Save the workflow and bring the instance's HumanTask rows in line with its READY tasks."""
+             now: datetime, change: Change) -> set[str]:
+    """Save the workflow, bring the HumanTask rows in line with its READY tasks; the open forms remain."""
     store.save(instance, workflow, now)
     instance.last_progress_at = now
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
@@ -210,6 +217,7 @@ def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedP
         if guid not in ready:
             row.status = "cancelled"
             row.completed_at = now
+            row.next_escalation_at = None
             history.record(instance.id, "cancelled", actor=actor, at=now, task=row)
     created = []
     for guid, task in ready.items():
@@ -223,6 +231,7 @@ def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedP
             role=(info.role if info and info.role else "admin"), form_key=(info.form if info else "") or "",
             status="ready", created_at=now, due_at=due_at(info, instance.project_id, now),
         )
+        row.next_escalation_at = now if row.due_at else None  # the worker schedules its reminders
         if change.return_to and change.return_to == row.bpmn_id:
             row.returned = True
             row.return_reason = change.reason
@@ -246,6 +255,7 @@ def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedP
     if instance.status == "completed":
         history.record(instance.id, "closed", actor=actor, at=now)
         signals.instance_completed.send(instance, actor=actor, now=now)
+    return {r.form_key for r in open_rows.values() if r.status == "ready"} | {r.form_key for r in created}
 
 
 def _previous_assignee(instance_id: int, bpmn_id: str, role: str) -> int | None:
@@ -270,3 +280,37 @@ def instance_or_404(actor: Actor, instance_id: int) -> ProcessInstance:
         raise NotFound("process instance not found")
     get_household(actor.user, instance.household_id)
     return instance
+
+
+def fire_due_timers(now: datetime, limit: int = 200) -> int:
+    """Fire the BPMN timers that are due (boundary timers included), one instance per transaction."""
+    fired = 0
+    seen: list[int] = [-1]  # an instance whose timer the engine does not find due yet waits for the next pass
+    for _ in range(limit):
+        with transaction():
+            take_write_lock()
+            instance = db.session.scalar(
+                select(ProcessInstance)
+                .where(ProcessInstance.status == "running", ProcessInstance.next_timer_at <= now,
+                       ProcessInstance.id.not_in(seen))
+                .order_by(ProcessInstance.next_timer_at, ProcessInstance.id)
+                .limit(1)
+                .with_for_update(skip_locked=True, of=ProcessInstance)
+            )
+            if instance is None:
+                return fired
+            seen.append(instance.id)
+            actor = Actor.system()
+            process = definitions.parsed(instance.definition)
+            workflow = store.load(instance)
+            try:
+                workflow.refresh_timers()
+                workflow.do_engine_steps()
+            except (SpiffWorkflowException, ExpressionError, EngineError) as exc:
+                instance.status, instance.error_message = "error", str(exc)[:2000]
+                history.record(instance.id, "error", actor=actor, at=now, detail={"message": str(exc)[:2000]})
+                continue
+            history.record(instance.id, "timer", actor=actor, at=now)
+            _advance(instance, workflow, process, actor, now, Change())
+            fired += 1
+    return fired

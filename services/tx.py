@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,3 +38,12 @@ def transaction() -> Iterator[None]:
 def is_sqlite() -> bool:
     """True when the session talks to SQLite."""
     return db.session.get_bind().dialect.name == "sqlite"
+
+
+def take_write_lock() -> None:
+    """On SQLite, take the database's write lock now, so concurrent workers queue instead of racing.
+
+    PostgreSQL needs nothing here: its workers claim rows with FOR UPDATE SKIP LOCKED.
+    """
+    if is_sqlite():
+        db.session.execute(text("UPDATE roles SET code = code WHERE 1 = 0"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import g, request
 
 from app.api import bp
+from app.api.helpers import is_clean_text
 from app.models import User, utcnow
 from services.context import Actor
-from services.errors import Unauthorized
+from services.errors import NotFound, Unauthorized
 from services.identity import user_for_token
 
 PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi"}
@@ -23,6 +24,14 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
     g.api_user = user_for_token(token.strip(), utcnow())
+
+
+@bp.before_request
+def refuse_unstorable_path() -> None:
+    """A path segment that no database can hold names nothing."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and not is_clean_text(value):
+            raise NotFound("not found")
 
 
 def api_user() -> User:

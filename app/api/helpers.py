@@ -1,6 +1,7 @@
 """Small helpers shared by the API routes: reading bodies and query strings."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import jsonify, request
@@ -9,13 +10,71 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages
 
+MAX_DEPTH = 32
+MAX_INT = 2**63 - 1
+MAX_PROBLEMS = 20
 
-def json_body() -> Any:
-    """The request's JSON body; InvalidInput when it is missing or not JSON."""
-    data = request.get_json(silent=True)
+
+def json_body(member: str | None = None) -> Any:
+    """The JSON body, or 422 when missing, not JSON or unstorable (inside `member`, named as its schema does)."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if data is None:
         raise InvalidInput("the body must be JSON", {"body": ["send a JSON document"]})
+    problems = unstorable_values(data)
+    if problems:
+        if member:
+            problems = {name.removeprefix(f"{member}."): found for name, found in problems.items()}
+        raise InvalidInput("the body has values that cannot be accepted", problems)
     return data
+
+
+def is_clean_text(value: str) -> bool:
+    """True when the text can be stored by every database: valid Unicode without NUL characters."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def unstorable_values(data: Any) -> dict[str, list[str]]:
+    """Fields of a parsed JSON document that hold NUL or broken text, non-finite or huge numbers, or nest too deep."""
+    problems: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack and len(problems) < MAX_PROBLEMS:
+        value, path, depth = stack.pop()
+        name = path or "body"
+        if depth > MAX_DEPTH:
+            problems[name] = [f"nested more than {MAX_DEPTH} levels deep"]
+        elif isinstance(value, str):
+            if not is_clean_text(value):
+                problems[name] = ["text must be valid Unicode without NUL characters"]
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                problems[name] = ["not a valid number"]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not -MAX_INT - 1 <= value <= MAX_INT:
+                problems[name] = ["number out of range"]
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{_printable(key)}" if path else _printable(key)
+                if not is_clean_text(key):
+                    problems[child] = ["field names must be valid Unicode without NUL characters"]
+                else:
+                    stack.append((item, child, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{index}" if path else str(index), depth + 1)
+                         for index, item in enumerate(value))
+    return problems
 
 
 def load(schema: type[Schema], data: Any) -> dict[str, Any]:
@@ -30,8 +89,14 @@ def load(schema: type[Schema], data: Any) -> dict[str, Any]:
 
 def query_args(schema: type[Schema]) -> dict[str, Any]:
     """Validated query-string arguments (unknown ones are ignored)."""
+    args = request.args.to_dict()
+    declared = schema().fields
+    dirty = {name: ["text must not contain NUL characters"] for name, value in args.items()
+             if name in declared and not is_clean_text(value)}
+    if dirty:
+        raise InvalidInput("the query has errors", dirty)
     try:
-        return schema(unknown=EXCLUDE).load(request.args.to_dict())
+        return schema(unknown=EXCLUDE).load(args)
     except ValidationError as exc:
         raise InvalidInput("the query has errors", flatten_messages(exc.messages)) from None
 

@@ -55,7 +55,9 @@ def instance_summary(instance: ProcessInstance) -> dict[str, Any]:
 
 def instance(inst: ProcessInstance, current: list[HumanTask], events: list[TaskEvent]) -> dict[str, Any]:
     """The API's Instance object."""
-    return {**instance_summary(inst), "current_tasks": [task(t) for t in current],
+    return {"id": inst.id, "status": inst.status,
+            "definition": {"key": inst.definition.key, "version": inst.definition.version},
+            "household_id": inst.household_id, "current_tasks": [task(t) for t in current],
             "history": [history_entry(e) for e in events]}
 
 

@@ -17,7 +17,7 @@ from app.models import utcnow
 from services import households, instances, runtime
 
 
-@bp.post("/projects/<int:project_id>/households")
+@bp.post("/projects/<id:project_id>/households")
 @doc("Create a household and start its pipeline (surveyor, admin)", body=HouseholdCreate,
      response=HouseholdCreated, status=201, errors=(403, 404, 409), tag="households")
 def create_household(project_id: int):
@@ -26,7 +26,7 @@ def create_household(project_id: int):
                    status=201)
 
 
-@bp.get("/households/<int:household_id>")
+@bp.get("/households/<id:household_id>")
 @doc("A household with each module's data", response=HouseholdDetail, errors=(404,), tag="households")
 def get_household(household_id: int):
     case = households.case_file(actor(), household_id)
@@ -43,11 +43,10 @@ def get_household(household_id: int):
 def list_instances():
     args = query_args(InstanceListArgs)
     rows, total = instances.search(actor(), instances.InstanceQuery(**args), utcnow())
-    return respond(InstancePage, {"items": [present.instance_summary(r) for r in rows], "total": total,
-                                  "page": args["page"], "per_page": args["per_page"]})
+    return respond(InstancePage, {"items": [present.instance_full(r) for r in rows], "total": total})
 
 
-@bp.get("/instances/<int:instance_id>")
+@bp.get("/instances/<id:instance_id>")
 @doc("An instance with its open steps and history", response=InstanceSchema, errors=(404,), tag="instances")
 def get_instance(instance_id: int):
     instance = runtime.instance_or_404(actor(), instance_id)

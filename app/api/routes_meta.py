@@ -51,13 +51,11 @@ def projects():
      tag="notifications")
 def list_notifications():
     args = query_args(NotificationArgs)
-    user = api_user()
-    rows = notifications.for_user(user.id, unread=args.get("unread"), limit=args["limit"])
-    return respond(NotificationList, {"items": [present.notification(r) for r in rows],
-                                      "unread": notifications.unread_count(user.id)})
+    rows = notifications.for_user(api_user().id, unread=args.get("unread"), limit=args["limit"])
+    return respond(NotificationList, {"items": [present.notification(r) for r in rows]})
 
 
-@bp.post("/notifications/<int:notification_id>/read")
+@bp.post("/notifications/<id:notification_id>/read")
 @doc("Mark a notification read", response=NotificationSchema, errors=(404,), tag="notifications")
 def read_notification(notification_id: int):
     row = notifications.mark_read(actor(), notification_id, utcnow())

@@ -16,7 +16,6 @@ from app.api.schemas import (
 )
 from app.models import utcnow
 from services import runtime, tasks
-from services.errors import InvalidInput
 from services.forms import get_form, json_schema
 
 
@@ -29,7 +28,7 @@ def list_tasks():
                               "page": args["page"], "per_page": args["per_page"]})
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get("/tasks/<id:task_id>")
 @doc("A step with its form (JSON Schema), data so far and return targets", response=TaskDetailSchema,
      errors=(404,), tag="tasks")
 def get_task(task_id: int):
@@ -41,34 +40,32 @@ def get_task(task_id: int):
                                       "return_targets": tasks.return_targets(row)})
 
 
-@bp.post("/tasks/<int:task_id>/claim")
+@bp.post("/tasks/<id:task_id>/claim")
 @doc("Claim a step", response=TaskSchema, errors=(403, 404, 409), tag="tasks")
 def claim_task(task_id: int):
     return respond(TaskSchema, present.task(tasks.claim(actor(), task_id, utcnow())))
 
 
-@bp.post("/tasks/<int:task_id>/release")
+@bp.post("/tasks/<id:task_id>/release")
 @doc("Release a claimed step", response=TaskSchema, errors=(403, 404, 409), tag="tasks")
 def release_task(task_id: int):
     return respond(TaskSchema, present.task(tasks.release(actor(), task_id, utcnow())))
 
 
-@bp.post("/tasks/<int:task_id>/complete")
+@bp.post("/tasks/<id:task_id>/complete")
 @doc("Complete a step with its form data", body=CompleteRequest, response=InstanceEnvelope,
      errors=(403, 404, 409), tag="tasks")
 def complete_task(task_id: int):
-    values = load(CompleteRequest, json_body())
+    values = load(CompleteRequest, json_body(member="data"))
     instance = runtime.complete_task(actor(), task_id, values["data"], now=utcnow())
     return respond(InstanceEnvelope, {"instance": present.instance_full(instance)})
 
 
-@bp.post("/tasks/<int:task_id>/return")
+@bp.post("/tasks/<id:task_id>/return")
 @doc("Send the case back to an earlier step with a reason", body=ReturnRequest, response=InstanceEnvelope,
      errors=(403, 404, 409), tag="tasks")
 def return_task(task_id: int):
-    body = json_body()
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
-    instance = runtime.return_task(actor(), task_id, body.get("to"), body.get("reason"), now=utcnow())
+    values = load(ReturnRequest, json_body())
+    instance = runtime.return_task(actor(), task_id, values["to"], values["reason"], now=utcnow())
     return respond(InstanceEnvelope, {"instance": present.instance_full(instance)})
 

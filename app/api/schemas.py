@@ -166,14 +166,9 @@ class HistoryEntry(Schema):
 
 class InstanceSchema(Schema):
     id = f.Integer()
-    status = f.String()
+    status = f.String(metadata={"enum": ["running", "completed", "suspended", "error", "cancelled"]})
     definition = f.Nested(DefinitionRef)
     household_id = f.Integer()
-    project_id = f.Integer()
-    created_at = UtcDateTime()
-    last_progress_at = UtcDateTime()
-    completed_at = UtcDateTime(allow_none=True)
-    error_message = f.String(allow_none=True)
     current_tasks = f.List(f.Nested(TaskSchema))
     history = f.List(f.Nested(HistoryEntry))
 
@@ -192,10 +187,8 @@ class InstanceSummary(Schema):
 
 
 class InstancePage(Schema):
-    items = f.List(f.Nested(InstanceSummary))
+    items = f.List(f.Nested(InstanceSchema))
     total = f.Integer()
-    page = f.Integer()
-    per_page = f.Integer()
 
 
 class InstanceListArgs(Schema):
@@ -229,7 +222,6 @@ class NotificationSchema(Schema):
 
 class NotificationList(Schema):
     items = f.List(f.Nested(NotificationSchema))
-    unread = f.Integer()
 
 
 class NotificationArgs(Schema):

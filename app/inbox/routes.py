@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import labels
 from app.inbox import bp
 from app.inbox.formdata import values_from_form
 from app.models import utcnow
@@ -67,16 +68,24 @@ def task(task_id: int):
 @bp.post("/tasks/<int:task_id>/claim")
 @login_required
 def claim(task_id: int):
-    tasks.claim(page_actor(), task_id, utcnow())
-    flash(_("You have claimed this step."), "success")
+    try:
+        tasks.claim(page_actor(), task_id, utcnow())
+    except Conflict as exc:
+        flash(labels.error_text(exc.code, exc.message), "error")
+    else:
+        flash(_("You have claimed this step."), "success")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 
 @bp.post("/tasks/<int:task_id>/release")
 @login_required
 def release(task_id: int):
-    tasks.release(page_actor(), task_id, utcnow())
-    flash(_("The step is back in the role's pool."), "info")
+    try:
+        tasks.release(page_actor(), task_id, utcnow())
+    except Conflict as exc:
+        flash(labels.error_text(exc.code, exc.message), "error")
+    else:
+        flash(_("The step is back in the role's pool."), "info")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 
@@ -91,7 +100,7 @@ def complete(task_id: int):
     except InvalidInput as exc:
         return _render_task(task_id, values=values, errors=exc.fields, status=422)
     except Conflict as exc:
-        flash(exc.message, "error")
+        flash(labels.error_text(exc.code, exc.message), "error")
         return redirect(url_for("inbox.task", task_id=task_id))
     flash(_("Step completed: %(name)s.", name=row.name), "success")
     return redirect(url_for("cases.detail", household_id=instance.household_id))
@@ -107,7 +116,7 @@ def send_back(task_id: int):
         return _render_task(task_id, return_errors=exc.fields, return_values={"to": to, "reason": reason},
                             status=422)
     except Conflict as exc:
-        flash(exc.message, "error")
+        flash(labels.error_text(exc.code, exc.message), "error")
         return redirect(url_for("inbox.task", task_id=task_id))
     flash(_("The case was sent back for revision."), "success")
     return redirect(url_for("inbox.index"))

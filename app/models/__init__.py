@@ -1,12 +1,32 @@
 """The SQLAlchemy models, one module per area."""
 from app.models.audit import AuditLog
 from app.models.household import HOUSEHOLD_KINDS, Household, ModuleRecord, ModuleRevision
+from app.models.household_file import (
+    Agreement,
+    AgreementCounter,
+    AncillaryItem,
+    Attachment,
+    Building,
+    BusinessDetail,
+    Payment,
+    Person,
+)
 from app.models.identity import ApiToken, Project, Role, User, WorkGroup, group_members, user_roles
 from app.models.notification import Notification
+from app.models.policy import PolicyVersion
+from app.models.supervision import StepDeadline
 from app.models.types import utcnow
 from app.models.workflow import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 
 __all__ = [
+    "Agreement",
+    "AgreementCounter",
+    "AncillaryItem",
+    "Attachment",
+    "Building",
+    "BusinessDetail",
+    "Payment",
+    "Person",
     "HOUSEHOLD_KINDS",
     "ApiToken",
     "AuditLog",
@@ -15,10 +35,12 @@ __all__ = [
     "ModuleRecord",
     "ModuleRevision",
     "Notification",
+    "PolicyVersion",
     "ProcessDefinition",
     "ProcessInstance",
     "Project",
     "Role",
+    "StepDeadline",
     "TaskEvent",
     "User",
     "WorkGroup",

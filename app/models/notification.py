@@ -14,7 +14,10 @@ class Notification(db.Model):
     """A message to one user, optionally about a task or an instance."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_user_read", "user_id", "read_at", "created_at"),
+        Index("ix_notifications_email", "email_status"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
@@ -25,3 +28,6 @@ class Notification(db.Model):
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+    # e-mail copy: None (none wanted), "pending", "sent", "failed", "skipped" (no SMTP configured)
+    email_status: Mapped[str | None] = mapped_column(String(16))
+    emailed_at: Mapped[datetime | None]

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -56,6 +57,10 @@ class ProcessInstance(db.Model):
     next_timer_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     error_message: Mapped[str | None] = mapped_column(Text)
+    # milestones the reports aggregate: agreement amount, when all four signed, what was paid
+    agreed_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    signed_at: Mapped[datetime | None]
+    paid_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"), server_default="0")
 
     definition: Mapped[ProcessDefinition] = relationship()
     household: Mapped[Household] = relationship()
@@ -72,6 +77,7 @@ class HumanTask(db.Model):
         Index("ix_human_tasks_inbox", "status", "role", "project_id", "due_at"),
         Index("ix_human_tasks_instance_status", "instance_id", "status"),
         Index("ix_human_tasks_assignee_status", "assignee_id", "status"),
+        Index("ix_human_tasks_escalation", "status", "next_escalation_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
@@ -93,6 +99,9 @@ class HumanTask(db.Model):
     return_reason: Mapped[str | None] = mapped_column(Text)
     returned_from: Mapped[str | None] = mapped_column(String(128))
     returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # 0 nothing sent, 1 reminder sent, 2 overdue notice sent, 3 supervisor notified
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_escalation_at: Mapped[datetime | None]
 
     instance: Mapped[ProcessInstance] = relationship()
     household: Mapped[Household] = relationship()
