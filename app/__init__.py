@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 
 from app.config import BASE_DIR, Config
@@ -27,12 +27,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_templating(app)
+    register_security(app)
     connect_receivers()
     return app
 
 
 def _select_locale() -> str:
     """Chinese by default; ?lang= (kept in the session) or, for the API, Accept-Language switch it."""
+    if not has_request_context():  # the worker, the CLI: what they store and send is in Chinese
+        return "zh"
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in ("zh", "en"):
         return chosen
@@ -68,10 +71,14 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+        """The session's user, if still active and still with the password the session was signed in with."""
+        number, _, stamp = user_id.partition(":")
+        if not number.isdigit() or len(number) > 10 or int(number) > 2**31 - 1:
             return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        user = db.session.get(User, int(number))
+        if user is None or not user.active or stamp != user.session_stamp:
+            return None
+        return user
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,6 +91,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area."""
+    from app.account import bp as account_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
@@ -96,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(policies_bp)
@@ -123,6 +132,13 @@ def register_commands(app: Flask) -> None:
 def register_templating(app: Flask) -> None:
     """Filters and globals the templates use."""
     from app.templating import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers, session timeouts and proxy awareness."""
+    from app.security import register
 
     register(app)
 

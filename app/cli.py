@@ -1,4 +1,4 @@
-"""Flask CLI commands: seed-demo, bpmn load/deploy, create-user."""
+"""Flask CLI commands: seed-demo, bpmn load/deploy, create-user, worker, audit verify, backup and restore."""
 from __future__ import annotations
 
 import signal
@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from app.extensions import db
 from app.models import utcnow
 from app.policies.cli import policy
-from services import audit, definitions, demo, durations, escalation, identity, mailer
+from services import audit, backup, definitions, demo, durations, escalation, identity, mailer
 from services import worker as worker_loop
 from services.context import Actor
 from services.errors import ServiceError
@@ -25,6 +25,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(policy)
     app.cli.add_command(worker)
     app.cli.add_command(audit_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("seed-demo")
@@ -133,4 +135,42 @@ def audit_verify() -> None:
     if broken is not None:
         click.echo(f"audit chain BROKEN at row {broken.row_id}: {broken.reason} ({count} rows before it hold)")
         raise SystemExit(1)
+    click.echo(f"audit chain intact: {count} rows")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write the database and the attachment files to one .tar.gz at PATH (a folder gets a dated file name)."""
+    config = current_app.config
+    try:
+        summary = backup.backup(path, database_url=config["SQLALCHEMY_DATABASE_URI"], upload_dir=config["UPLOAD_DIR"],
+                                now=utcnow(), bin_dir=config.get("PG_BIN_DIR"))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written: {summary.path} ({summary.dialect} database, {summary.files} attachment files, "
+               f"{summary.bytes} bytes)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--replace", is_flag=True, help="overwrite a database that already holds data")
+def restore_command(path: Path, replace: bool) -> None:
+    """Put a backup made by `flask backup` back: the database (empty, unless --replace) and the attachment files."""
+    config = current_app.config
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        summary = backup.restore(path, database_url=config["SQLALCHEMY_DATABASE_URI"], upload_dir=config["UPLOAD_DIR"],
+                                 replace=replace, bin_dir=config.get("PG_BIN_DIR"))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        db.engine.dispose()
+    click.echo(f"restored the backup of {summary.created_at}: {summary.dialect} database, {summary.files} "
+               "attachment files")
+    count, broken = audit.verify()
+    db.session.remove()
+    if broken is not None:
+        raise click.ClickException(f"the restored audit chain is BROKEN at row {broken.row_id}: {broken.reason}")
     click.echo(f"audit chain intact: {count} rows")

@@ -24,19 +24,33 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     BPMN_DIR = os.environ.get("BPMN_DIR", str(BASE_DIR / "bpmn"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None  # where pg_dump/pg_restore are, when not on the usual paths
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    AGREEMENT_OFFICE = os.environ.get("AGREEMENT_OFFICE", "街道办事处")  # the implementing office (甲方) of agreements
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh")
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ("zh", "en")
     WTF_CSRF_TIME_LIMIT = None
+    # cookies: Secure unless SESSION_COOKIE_SECURE=0 (plain-http local development; `make run` sets it)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # a signed-in session ends this long after sign-in, or after this long without a request
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_HOURS", "8")) * 3600
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    # sign-in throttling: so many failures within the window lock the username (or the address) for a while
+    LOGIN_WINDOW_MINUTES = int(os.environ.get("LOGIN_WINDOW_MINUTES", "15"))
+    LOGIN_MAX_FAILURES_PER_USER = int(os.environ.get("LOGIN_MAX_FAILURES_PER_USER", "5"))
+    LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "20"))
+    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+    # how many reverse proxies in front set X-Forwarded-For/-Proto (0: none, the client address is the peer's)
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
     DUE_SOON_HOURS = int(os.environ.get("DUE_SOON_HOURS", "24"))
     PER_PAGE_MAX = 200
     # the worker: reminders before the due time, the supervisor after it (ISO 8601 durations)
@@ -58,4 +72,6 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"  # noqa: S105
     WTF_CSRF_ENABLED = False
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
     DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105

@@ -90,6 +90,15 @@ _PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^the moving deadline cannot be before the signing$"),
      _l("The moving deadline cannot be before the signing.")),
     (re.compile(r"^a voucher number appears twice$"), _l("A voucher number appears twice.")),
+    # the password policy (services/passwords.py) and the password change
+    (re.compile(r"^at least (?P<min>\d+) characters$"), _l("Use at least %(min)s characters.")),
+    (re.compile(r"^mix at least two kinds of characters: .*$"),
+     _l("Mix at least two kinds of characters: lower case, upper case, digits, symbols.")),
+    (re.compile(r"^must not contain the username$"), _l("Must not contain the username.")),
+    (re.compile(r"^this password is too well known$"), _l("This password is too well known; choose another.")),
+    (re.compile(r"^a password is required$"), _l("This field is required.")),
+    (re.compile(r"^wrong password$"), _l("The current password is wrong.")),
+    (re.compile(r"^must differ from the current password$"), _l("The new password must differ from the current one.")),
 ]
 
 

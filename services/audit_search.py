@@ -15,6 +15,7 @@ from app.models import AuditLog, Household, User
 from services import audit
 from services.access import require_role
 from services.context import Actor
+from services.excel.sheets import put
 from services.tx import transaction
 
 SEARCH_ROLES = ("supervisor", "admin", "reviewer")
@@ -86,9 +87,11 @@ def export(actor: Actor, query: AuditQuery, now: datetime) -> bytes:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     rows = db.session.scalars(_statement(query).order_by(AuditLog.id).limit(EXPORT_LIMIT))
-    for row in rows:
-        sheet.append([row.id, row.at, row.actor_name, row.action, row.target_type, row.target_id, row.household_id,
-                      row.ip, _short(row.before), _short(row.after), row.hash])
+    for number, row in enumerate(rows, start=2):
+        for column, value in enumerate((row.id, row.at, row.actor_name, row.action, row.target_type, row.target_id,
+                                        row.household_id, row.ip, _short(row.before), _short(row.after), row.hash),
+                                       start=1):
+            put(sheet, number, column, value)  # text stays text (no formulas), without illegal characters
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -66,3 +66,14 @@ class UnsupportedMediaType(ServiceError):
 
     status = 415
     code = "unsupported_media_type"
+
+
+class TooManyRequests(ServiceError):
+    """Too many failed attempts: refused for a while (retry_after seconds), whatever the credentials."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))

@@ -1,9 +1,7 @@
-"""Users, passwords and API tokens."""
+"""Users and passwords: creating users, signing in under the throttle, changing a password."""
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +9,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import ApiToken, Role, User
-from services import audit
+from services import audit, passwords, throttle, tokens
 from services.context import Actor
-from services.errors import InvalidInput, Unauthorized
+from services.errors import InvalidInput, TooManyRequests, Unauthorized
 from services.roles import ROLES
 from services.tx import transaction
 
@@ -37,10 +35,16 @@ def ensure_roles() -> None:
 
 def create_user(username: str, password: str, display_name: str, roles: list[str],
                 email: str | None = None) -> User:
-    """A new user with the given roles (the roles must exist)."""
+    """A new user with the given roles (the roles must exist); the password must meet the policy."""
+    fields: dict[str, list[str]] = {}
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise InvalidInput("unknown roles", {"roles": [f"unknown role: {r}" for r in unknown]})
+        fields["roles"] = [f"unknown role: {r}" for r in unknown]
+    weak = passwords.problems(password, username)
+    if weak:
+        fields["password"] = weak
+    if fields:
+        raise InvalidInput("the user cannot be created", fields)
     user = User(username=username, display_name=display_name, password_hash=hash_password(password),
                 email=email)
     user.roles = list(db.session.scalars(select(Role).where(Role.code.in_(roles))))
@@ -50,7 +54,7 @@ def create_user(username: str, password: str, display_name: str, roles: list[str
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with these credentials, or None."""
+    """The active user with these credentials, or None (no throttle: sign_in adds it)."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
@@ -60,56 +64,76 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def _locked_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return f"too many failed sign-ins; try again in {minutes} minutes"
 
 
-def issue_token(actor: Actor, ttl_hours: int, now: datetime) -> tuple[str, ApiToken]:
-    """A new bearer token for the actor; only its digest is stored."""
-    raw = secrets.token_urlsafe(32)
-    token = ApiToken(user_id=actor.id, token_hash=_digest(raw), created_at=now,
-                     expires_at=now + timedelta(hours=ttl_hours))
-    db.session.add(token)
-    db.session.flush()
-    audit.record(actor, "token.issue", "api_token", token.id, after={"expires_at": token.expires_at})
-    return raw, token
+def sign_in(username: Any, password: Any, *, ip: str | None, limits: throttle.Limits, now: datetime,
+            channel: str = "auth.login") -> User:
+    """The user behind valid credentials, unless the username or the address is locked out.
 
-
-def user_for_token(raw: str, now: datetime) -> User:
-    """The user a bearer token belongs to; Unauthorized when unknown, expired or revoked."""
-    if not raw or len(raw) > 200:
-        raise Unauthorized("invalid token")
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
-        raise Unauthorized("invalid or expired token")
-    if not token.user.active:
-        raise Unauthorized("account disabled")
-    return token.user
+    Every attempt is audited as `<channel>` (success, pages only), `<channel>.failed` or `<channel>.locked`;
+    a failure counts towards the lockout. Raises TooManyRequests while locked, Unauthorized when wrong.
+    """
+    name = username if isinstance(username, str) else ""
+    anonymous = Actor(None, ip)
+    seconds = throttle.locked_for(name, ip, limits, now) if name else 0
+    if seconds:
+        with transaction():
+            audit.record(anonymous, f"{channel}.locked", "user", None, after={"username": name[:64]}, at=now)
+        raise TooManyRequests(_locked_message(seconds), retry_after=seconds)
+    user = authenticate(name, password) if name and isinstance(password, str) else None
+    with transaction():
+        if user is None:
+            if name:
+                throttle.record_failure(name, ip, now)
+            audit.record(anonymous, f"{channel}.failed", "user", None, after={"username": str(username)[:64]}, at=now)
+        else:
+            throttle.clear(name)
+            if channel == "auth.login":
+                audit.record(Actor(user, ip), channel, "user", user.id, after={"username": name[:64]}, at=now)
+    if user is None:
+        raise Unauthorized("wrong username or password")
+    return user
 
 
 def exchange_password_for_token(username: Any, password: Any, *, ip: str | None, ttl_hours: int,
-                                now: datetime) -> tuple[str, ApiToken]:
-    """Trade valid credentials for a bearer token; every attempt is audited."""
-    user = authenticate(username, password) if isinstance(username, str) and isinstance(password, str) else None
+                                limits: throttle.Limits, now: datetime,
+                                name: str | None = None) -> tuple[str, ApiToken]:
+    """Trade valid credentials for a bearer token, under the same throttle as the sign-in page."""
+    user = sign_in(username, password, ip=ip, limits=limits, now=now, channel="auth.token")
     with transaction():
-        if user is None:
-            audit.record(Actor(None, ip), "auth.token.failed", "user", None,
-                         after={"username": str(username)[:64]}, at=now)
-        else:
-            raw, token = issue_token(Actor(user, ip), ttl_hours, now)
-    if user is None:
-        raise Unauthorized("wrong username or password")
-    return raw, token
+        return tokens.issue(Actor(user, ip), ttl_hours, now, name=name)
 
 
-def record_login(actor: Actor, *, success: bool, username: str, now: datetime) -> None:
-    """Audit a page login, successful or not."""
+def record_logout(actor: Actor, now: datetime, reason: str | None = None) -> None:
+    """Audit a page logout: by the user, or by the session's idle or absolute timeout (reason)."""
     with transaction():
-        audit.record(actor, "auth.login" if success else "auth.login.failed", "user", actor.id,
-                     after={"username": username[:64]}, at=now)
+        audit.record(actor, "auth.logout", "user", actor.id, after={"reason": reason} if reason else None, at=now)
 
 
-def record_logout(actor: Actor, now: datetime) -> None:
-    """Audit a page logout."""
+def change_password(actor: Actor, current: Any, new: Any, *, limits: throttle.Limits, now: datetime) -> int:
+    """Set a new password after checking the current one; every API token of the user is revoked (how many).
+
+    A wrong current password counts as a failed sign-in; the new one must meet the policy and differ.
+    """
+    user = actor.user
+    seconds = throttle.locked_for(user.username, actor.ip, limits, now)
+    if seconds:
+        raise TooManyRequests(_locked_message(seconds), retry_after=seconds)
+    if not isinstance(current, str) or not check_password_hash(user.password_hash, current):
+        with transaction():
+            throttle.record_failure(user.username, actor.ip, now)
+            audit.record(actor, "auth.password.failed", "user", user.id, at=now)
+        raise InvalidInput("the current password is wrong", {"current_password": ["wrong password"]})
+    problems = passwords.problems(new, user.username)
+    if not problems and new == current:
+        problems = ["must differ from the current password"]
+    if problems:
+        raise InvalidInput("the new password does not meet the policy", {"new_password": problems})
     with transaction():
-        audit.record(actor, "auth.logout", "user", actor.id, at=now)
+        user.password_hash = hash_password(new)
+        revoked = tokens.revoke_all(user, now)
+        audit.record(actor, "auth.password.change", "user", user.id, after={"tokens_revoked": revoked}, at=now)
+    return revoked

@@ -5,10 +5,10 @@ from flask import g, request
 
 from app.api import bp
 from app.api.helpers import is_clean_text
-from app.models import User, utcnow
+from app.models import ApiToken, User, utcnow
+from services import tokens
 from services.context import Actor
 from services.errors import NotFound, Unauthorized
-from services.identity import user_for_token
 
 PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi"}
 
@@ -16,14 +16,15 @@ PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi"}
 @bp.before_request
 def authenticate() -> None:
     """Every API endpoint but the token exchange and the document needs a valid bearer token."""
-    g.api_user = None
+    g.api_user = g.api_token = None
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
-    g.api_user = user_for_token(token.strip(), utcnow())
+    g.api_token = tokens.token_for(token.strip(), utcnow(), ip=request.remote_addr)
+    g.api_user = g.api_token.user
 
 
 @bp.before_request
@@ -37,6 +38,11 @@ def refuse_unstorable_path() -> None:
 def api_user() -> User:
     """The authenticated caller."""
     return g.api_user
+
+
+def api_token() -> ApiToken:
+    """The token the caller authenticated with."""
+    return g.api_token
 
 
 def actor() -> Actor:

@@ -17,7 +17,8 @@ from app.api.schemas import ErrorSchema, HealthSchema
 _DESCRIPTIONS = {200: "OK", 201: "Created", 400: "Bad request", 401: "No or bad credentials",
                  403: "Not allowed for the caller's roles", 404: "Unknown or outside the caller's projects",
                  409: "Conflicts with the current state", 413: "Too large", 415: "Unsupported media type",
-                 422: "Invalid input", 503: "Unavailable"}
+                 422: "Invalid input", 429: "Too many failed attempts; retry after the Retry-After seconds",
+                 503: "Unavailable"}
 
 
 def doc(summary: str, *, response: type[Schema] | None = None, status: int = 200,

@@ -1,10 +1,11 @@
 """Turning models into the API's JSON objects."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from app.models import Household, HumanTask, ModuleRecord, Notification, ProcessInstance, TaskEvent
-from services import history, instances, notifications
+from app.models import ApiToken, Household, HumanTask, ModuleRecord, Notification, ProcessInstance, TaskEvent
+from services import history, instances, notifications, tokens
 
 
 def task(row: HumanTask) -> dict[str, Any]:
@@ -84,3 +85,18 @@ def notification(row: Notification) -> dict[str, Any]:
 def instance_full(inst: ProcessInstance) -> dict[str, Any]:
     """The Instance object with its open steps and whole history."""
     return instance(inst, instances.current_tasks(inst.id), history.for_instance(inst.id))
+
+
+def token(row: ApiToken, now: datetime, current: ApiToken | None = None) -> dict[str, Any]:
+    """An API token as its owner sees it (never the token itself, which is not stored)."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "status": tokens.status(row, now),
+        "current": current is not None and current.id == row.id,
+        "created_at": row.created_at,
+        "created_ip": row.created_ip,
+        "expires_at": row.expires_at,
+        "last_used_at": row.last_used_at,
+        "revoked_at": row.revoked_at,
+    }

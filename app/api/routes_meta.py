@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from app.api import bp, present
-from app.api.auth import actor, api_user
+from app.api.auth import actor, api_token, api_user
 from app.api.docs import build_spec, doc
 from app.api.helpers import json_body, load, query_args, respond
 from app.api.schemas import (
@@ -13,22 +13,44 @@ from app.api.schemas import (
     NotificationList,
     NotificationSchema,
     ProjectList,
+    TokenList,
     TokenRequest,
     TokenResponse,
+    TokenRevoked,
 )
 from app.models import utcnow
-from services import access, identity, notifications
+from services import access, identity, notifications, throttle, tokens
 
 
 @bp.post("/auth/token")
-@doc("Exchange a username and password for a bearer token", body=TokenRequest, response=TokenResponse,
-     public=True, errors=(401,), tag="auth")
+@doc("Exchange a username and password for a bearer token (429 with Retry-After while the username or the "
+     "address is locked out after repeated failures)", body=TokenRequest, response=TokenResponse,
+     public=True, errors=(401, 429), tag="auth")
 def issue_token():
     values = load(TokenRequest, json_body())
     raw, token = identity.exchange_password_for_token(
         values["username"], values["password"], ip=request.remote_addr,
-        ttl_hours=current_app.config["TOKEN_TTL_HOURS"], now=utcnow())
+        ttl_hours=current_app.config["TOKEN_TTL_HOURS"], limits=throttle.Limits.from_config(current_app.config),
+        now=utcnow(), name=values.get("name"))
     return respond(TokenResponse, {"token": raw, "expires_at": token.expires_at})
+
+
+@bp.get("/auth/tokens")
+@doc("The caller's API tokens: live ones, and those revoked or expired in the last seven days", response=TokenList,
+     tag="auth")
+def list_tokens():
+    now = utcnow()
+    rows = tokens.list_for(api_user(), now)
+    return respond(TokenList, {"items": [present.token(r, now, current=api_token()) for r in rows]})
+
+
+@bp.delete("/auth/tokens/<id:token_id>")
+@doc("Revoke one of the caller's tokens; requests with it get 401 from then on", response=TokenRevoked,
+     errors=(404,), tag="auth")
+def revoke_token(token_id: int):
+    now = utcnow()
+    row = tokens.revoke(actor(), token_id, now)
+    return respond(TokenRevoked, {"token": present.token(row, now, current=api_token())})
 
 
 @bp.get("/me")

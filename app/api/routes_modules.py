@@ -120,7 +120,7 @@ def _send(file_id: int, *, preview: bool):
                          conditional=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = ("default-src 'none'; img-src 'self'; "
-                                                   "style-src 'unsafe-inline'; sandbox")
+                                                   "style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -36,11 +36,33 @@ class HealthSchema(Schema):
 class TokenRequest(Schema):
     username = f.String(required=True, validate=validate.Length(min=1, max=64))
     password = f.String(required=True, validate=validate.Length(min=1, max=256))
+    name = f.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                    metadata={"description": "a label to recognise the token by in the list of tokens"})
 
 
 class TokenResponse(Schema):
     token = f.String()
     expires_at = UtcDateTime()
+
+
+class TokenInfo(Schema):
+    id = f.Integer()
+    name = f.String(allow_none=True)
+    status = f.String(metadata={"enum": ["active", "revoked", "expired"]})
+    current = f.Boolean(metadata={"description": "the token this request was sent with"})
+    created_at = UtcDateTime()
+    created_ip = f.String(allow_none=True)
+    expires_at = UtcDateTime()
+    last_used_at = UtcDateTime(allow_none=True)
+    revoked_at = UtcDateTime(allow_none=True)
+
+
+class TokenList(Schema):
+    items = f.List(f.Nested(TokenInfo))
+
+
+class TokenRevoked(Schema):
+    token = f.Nested(TokenInfo)
 
 
 class MeSchema(Schema):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -12,9 +12,10 @@ from wtforms.validators import DataRequired, Length
 
 from app.auth import bp
 from app.models import utcnow
+from app.security import start_session
 from app.web import page_actor
-from services import identity
-from services.context import Actor
+from services import identity, throttle
+from services.errors import TooManyRequests, Unauthorized
 
 
 class LoginForm(FlaskForm):
@@ -33,22 +34,26 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("inbox.index"))
     form = LoginForm()
-    error = None
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
-        user = identity.authenticate(form.username.data, form.password.data)
-        identity.record_login(Actor(user, request.remote_addr), success=user is not None,
-                              username=form.username.data, now=utcnow())
-        if user is not None:
+        try:
+            user = identity.sign_in(form.username.data, form.password.data, ip=request.remote_addr,
+                                    limits=throttle.Limits.from_config(current_app.config), now=utcnow())
+        except TooManyRequests as exc:
+            error = _l("Too many failed sign-ins. Try again in %(minutes)s minutes.",
+                       minutes=max(1, -(-exc.retry_after // 60)))
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
+        except Unauthorized:
+            error, status = _l("Wrong username or password."), 401
+        else:
             lang = session.get("lang")
             session.clear()
             if lang:
                 session["lang"] = lang
-            session.permanent = True
+            start_session()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        error = _l("Wrong username or password.")
-    status = 401 if error else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error), status, headers
 
 
 @bp.post("/logout")

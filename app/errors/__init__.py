@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from services.errors import ServiceError
+from services.errors import ServiceError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
         db.session.rollback()
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        response = make_response(error_response(exc.status, exc.code, exc.message, exc.fields))
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -11,7 +11,16 @@ from app.models.household_file import (
     Payment,
     Person,
 )
-from app.models.identity import ApiToken, Project, Role, User, WorkGroup, group_members, user_roles
+from app.models.identity import (
+    ApiToken,
+    LoginFailure,
+    Project,
+    Role,
+    User,
+    WorkGroup,
+    group_members,
+    user_roles,
+)
 from app.models.notification import Notification
 from app.models.policy import PolicyVersion
 from app.models.supervision import StepDeadline
@@ -31,6 +40,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Household",
+    "LoginFailure",
     "HumanTask",
     "ModuleRecord",
     "ModuleRevision",

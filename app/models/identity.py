@@ -1,6 +1,7 @@
 """Users, roles, projects and work groups: who may see and do what."""
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 from flask_login import UserMixin
@@ -97,6 +98,14 @@ class User(UserMixin, db.Model):
         """True when the user holds any of the given roles."""
         return bool(self.role_codes.intersection(codes))
 
+    @property
+    def session_stamp(self) -> str:
+        """A short fingerprint of the password hash: a session signed in before a password change no longer fits."""
+        return hashlib.sha256(self.password_hash.encode("utf-8")).hexdigest()[:16]
+
+    def get_id(self) -> str:  # flask-login: what the session cookie names the user by
+        return f"{self.id}:{self.session_stamp}"
+
 
 class ApiToken(db.Model):
     """A bearer token for the JSON API, stored as a SHA-256 digest with an expiry."""
@@ -105,9 +114,25 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    created_ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class LoginFailure(db.Model):
+    """A failed sign-in (page or token exchange): the throttle counts these per username and per address."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username_at", "username", "at"),
+        Index("ix_login_failures_ip_at", "ip", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

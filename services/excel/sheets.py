@@ -6,7 +6,7 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -38,8 +38,15 @@ class Sheet:
     filename: str
 
 
+def cell_text(value: Any) -> Any:
+    """Text without the control characters a spreadsheet cannot hold (a stray \x01 typed into a name); other
+    values as they are."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
     """Write a value; text is always stored as text, so a name starting with '=' never becomes a formula."""
+    value = cell_text(value)
     cell = ws.cell(row=row, column=column, value=value)
     if isinstance(value, str) and cell.data_type in ("f", "e"):
         cell.data_type = "s"
