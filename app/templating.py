@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -46,6 +46,16 @@ def register(app: Flask) -> None:
     app.add_template_global(module_rows, "module_rows")
     app.add_template_global(module_tables, "module_tables")
     app.add_template_global(modules.MODULES, "case_modules")
+
+    @app.template_global()
+    def ref_label(field: str, value: object) -> str:
+        """The name a row's reference stands for (a building, a person, a dossier item), set by the page's view."""
+        table = (g.get("ref_labels") or {}).get(field, {})
+        try:
+            key = int(value) if field != "code" else value  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return str(value or "")
+        return table.get(key, str(value or ""))
 
     @app.template_global()
     def has_endpoint(name: str) -> bool:

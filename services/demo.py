@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HumanTask, Project, User, WorkGroup, utcnow
-from services import definitions, escalation, households, identity, runtime
+from app.models import Household, HumanTask, Project, User, WorkGroup, utcnow
+from services import definitions, demo_data, escalation, households, identity, runtime
 from services.compensation import policy as compensation_policy
 from services.context import Actor
 from services.roles import ROLES
@@ -22,10 +21,7 @@ DEMO_NAMES = {
     "handler": "冯经办", "reviewer": "陈审核", "finance": "褚财务", "archivist": "卫档案",
     "supervisor": "蒋分管", "process_owner": "沈流程", "admin": "韩管理",
 }
-SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
-GIVEN = ["建华", "秀英", "桂兰", "志强", "国庆", "美玲", "德明", "春梅", "永福", "丽娟", "海涛", "玉珍",
-         "长生", "金凤", "小军", "淑芬", "保国", "红霞", "振兴", "翠花"]
-FIRMS = ["江城房地产估价有限公司", "华信资产评估事务所", "正衡土地房地产评估公司"]
+
 
 # the stage each demo household is brought to: the steps completed in order
 PATH = ["survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review", "agreement_draft",
@@ -106,7 +102,7 @@ def _make_case(rng: random.Random, admin: Actor, users: dict[str, User], project
                index: int, stage: int, overdue: bool, returned: str | None, now: datetime,
                kind: str | None = None) -> None:
     kind = kind or rng.choice(["collective_house"] * 6 + ["state_house", "enterprise", "shop"])
-    head = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    head = demo_data.name(rng)
     steps = stage + (2 if returned else 0)
     # step k happens a day after step k-1; the open step is overdue when the last step was long ago
     start = now - timedelta(days=steps + (14 if overdue else 0), hours=2)
@@ -127,12 +123,12 @@ def _make_case(rng: random.Random, admin: Actor, users: dict[str, User], project
             if position == stage:
                 return  # leave the re-opened step waiting, marked as returned
             moment += timedelta(days=1)
-            _complete(rng, users, instance.id, target, moment)
+            _complete(rng, users, household, head, instance.id, target, moment)
             if reviewer == "sign_group_leader":
-                _complete(rng, users, instance.id, "sign_handler", moment + timedelta(hours=2))
+                _complete(rng, users, household, head, instance.id, "sign_handler", moment + timedelta(hours=2))
             moment += timedelta(days=1)
         if position < stage:
-            _complete(rng, users, instance.id, bpmn_id, moment)
+            _complete(rng, users, household, head, instance.id, bpmn_id, moment)
             if bpmn_id == "sign_reviewer" and position + 1 < stage:
                 _finish_tracking_audit(users, instance.id, moment + timedelta(hours=4))
 
@@ -145,9 +141,13 @@ def _open(users: dict[str, User], instance_id: int, bpmn_id: str) -> tuple[User,
     return users[row.role], row.id
 
 
-def _complete(rng: random.Random, users: dict[str, User], instance_id: int, bpmn_id: str, at: datetime) -> None:
+def _complete(rng: random.Random, users: dict[str, User], household: Household, head: str, instance_id: int,
+              bpmn_id: str, at: datetime) -> None:
     user, task_id = _open(users, instance_id, bpmn_id)
-    runtime.complete_task(Actor(user), task_id, _data(rng, bpmn_id, at), now=at)
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    for module, category in demo_data.scans_for(bpmn_id, household.kind):
+        demo_data.scan(user, household, module, category, upload_dir, at)
+    runtime.complete_task(Actor(user), task_id, demo_data.step(rng, bpmn_id, household, at, head), now=at)
 
 
 def _finish_tracking_audit(users: dict[str, User], instance_id: int, at: datetime) -> None:
@@ -156,47 +156,11 @@ def _finish_tracking_audit(users: dict[str, User], instance_id: int, at: datetim
         reviewer, audit_id = _open(users, instance_id, "tracking_audit")
     except LookupError:
         return
-    runtime.complete_task(Actor(reviewer), audit_id, {"opinion": "资金用途与协议一致，同意拨付"}, now=at)
+    household = db.session.get(Household, db.session.get(HumanTask, audit_id).household_id)
+    data = demo_data.step(random.Random(audit_id), "tracking_audit", household, at, household.head_name)  # noqa: S311
+    runtime.complete_task(Actor(reviewer), audit_id, data, now=at)
 
 
 def _return(users: dict[str, User], instance_id: int, bpmn_id: str, to: str, reason: str, at: datetime) -> None:
     user, task_id = _open(users, instance_id, bpmn_id)
     runtime.return_task(Actor(user), task_id, to, reason, now=at)
-
-
-def _data(rng: random.Random, bpmn_id: str, at: datetime) -> dict[str, Any]:
-    area = Decimal(rng.randint(8000, 32000)) / 100
-    day = at.date().isoformat()
-    if bpmn_id == "survey":
-        return {"head_name": rng.choice(SURNAMES) + rng.choice(GIVEN), "address": "北区三村",
-                "persons_count": rng.randint(2, 7), "homestead_area": str(area + 40), "measured_area": str(area),
-                "structure": rng.choice(["brick_concrete", "frame", "brick_wood", "simple"]),
-                "use": rng.choice(["residential"] * 4 + ["business"]),
-                "legal_status": rng.choice(["legal"] * 4 + ["unregistered_legal", "legacy"])}
-    if bpmn_id == "appraisal":
-        return {"firm": rng.choice(FIRMS), "report_no": f"PG{at:%Y}-{rng.randint(1000, 9999)}", "report_date": day,
-                "unit_price": str(rng.randint(2800, 6800)), "decoration_value": str(rng.randint(8, 60) * 1000)}
-    if bpmn_id == "rights":
-        return {"legal_area": str(area - 5), "excluded_area": "5.00", "exclusion_reason": "院内简易棚未登记",
-                "resettlement_persons": rng.randint(2, 6), "basis": "依据不动产登记及村委会证明认定"}
-    if bpmn_id == "calculation":
-        total = rng.randint(60, 380) * 10000 + rng.randint(0, 9999)
-        if rng.random() < 0.15:
-            total = rng.randint(510, 900) * 10000
-        return {"option": rng.choice(["cash", "swap"]), "compensation_total": f"{total}.00",
-                "notes": "按2026版补偿政策表核算"}
-    if bpmn_id in ("calc_audit", "policy_review"):
-        return {"opinion": "核对无误，同意" if bpmn_id == "calc_audit" else "符合政策规定，同意"}
-    if bpmn_id == "agreement_draft":
-        amount = rng.choice([rng.randint(60, 380) * 10000, rng.randint(520, 880) * 10000])
-        return {"amount": f"{amount}.00", "move_deadline": (at + timedelta(days=60)).date().isoformat(),
-                "household_signed_on": day}
-    if bpmn_id.startswith("sign_"):
-        return {"opinion": "同意"}
-    if bpmn_id == "payment":
-        return {"amount": str(rng.randint(60, 380) * 10000), "paid_on": day,
-                "voucher_no": f"FK{rng.randint(10000, 99999)}"}
-    if bpmn_id == "archive":
-        return {"box_no": f"A{rng.randint(1, 40):02d}", "serial_no": str(rng.randint(1, 500)),
-                "checklist_complete": True}
-    raise ValueError(bpmn_id)

@@ -114,6 +114,25 @@ def step(rng: random.Random, bpmn_id: str, household: Household, at: datetime, h
     raise ValueError(bpmn_id)
 
 
+# the documents the office files at each step, so that the dossier is complete when the case is archived
+SCANS = {
+    "survey": [("survey", "decision_notice"), ("survey", "survey_form"), ("survey", "id_scan"),
+               ("survey", "title_deed"), ("survey", "measurement")],
+    "appraisal": [("appraisal", "appraisal_report")],
+    "rights": [("rights", "rights_table")],
+    "calculation": [("calculation", "calculation_sheet")],
+    "agreement_draft": [("agreement", "signed_agreement")],
+    "payment": [("payment", "voucher")],
+    "archive": [("archive", "vacated")],
+}
+
+
+def scans_for(bpmn_id: str, kind: str) -> list[tuple[str, str]]:
+    """The (module, category) of the documents filed while completing a step."""
+    extra = [("survey", "licence")] if bpmn_id == "survey" and kind in ("enterprise", "shop") else []
+    return SCANS.get(bpmn_id, []) + extra
+
+
 def scan(user: User, household: Household, module: str, category: str, upload_dir: str, at: datetime) -> None:
     """Attach a stand-in scan to a module of a demo household."""
     files.upload(Actor(user), household.id, module, category, f"{category}.png", io.BytesIO(SCAN),

@@ -16,9 +16,10 @@ def after_complete(instance: ProcessInstance, row: HumanTask, stored: dict[str, 
                    now: datetime) -> None:
     """Record what a completed step means for the case's numbers."""
     if row.form_key == "agreement":
-        instance.agreed_amount = stored["amount"]
+        instance.agreed_amount = Decimal(str(stored["total"])) if stored.get("total") is not None else None
     elif row.form_key == "payment":
-        instance.paid_amount = (instance.paid_amount or Decimal("0")) + stored["amount"]
+        # the payment module holds every payment of the case, so its sum is what was paid
+        instance.paid_amount = Decimal(str(stored.get("paid_total") or "0"))
     elif row.form_key == "sign" and "sign" not in open_forms and instance.signed_at is None:
         instance.signed_at = now
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
-from services import audit, definitions, history, milestones, modules, signals, store
+from services import audit, definitions, history, milestones, signals, store
 from services.access import get_household
 from services.context import Actor
 from services.deadlines import due_at
@@ -21,6 +21,7 @@ from services.engine import EngineError, ParsedProcess, ready_user_tasks
 from services.errors import Conflict, InvalidInput, NotFound
 from services.expressions import ExpressionError
 from services.forms import get_form
+from services.modules.completion import complete_module
 from services.tasks import task_for_action
 from services.tx import take_write_lock, transaction
 
@@ -95,25 +96,18 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime) -> Proces
         form = get_form(row.form_key)
         if form is None:
             raise Conflict(f"the step names an unknown form '{row.form_key}'", code="engine_error")
-        values = form.load(data)
         workflow = store.load(instance)
         task = _spiff_task(workflow, row)
         household = db.session.get(Household, row.household_id)
-        stored = form.dump(values)
-        section = None
-        if form.section:  # a signature or an audit inside another module: keep who and when with it
-            section = form.section.format(role=row.role)
-            stored.update({"by": actor.username, "by_name": actor.user.display_name,
-                           "at": now.replace(microsecond=0).isoformat() + "Z"})
-        modules.write(actor, household, form.module, stored, now=now, section=section, task_id=row.id)
+        stored = complete_module(actor, row, household, form, data, now)
         task.data.pop("return_to", None)
-        task.data.update({"decision": "approve", **form.gateway(values, {"project_id": instance.project_id})})
+        task.data.update({"decision": "approve", **form.gateway(stored, {"project_id": instance.project_id})})
         _finish(row, actor, now, "completed")
         history.record(instance.id, "completed", actor=actor, at=now, task=row)
         _run(instance, task, workflow)
         open_forms = _advance(instance, workflow, definitions.parsed(instance.definition), actor, now,
                               Change(task=row))
-        milestones.after_complete(instance, row, values, open_forms, now)
+        milestones.after_complete(instance, row, stored, open_forms, now)
         audit.record(actor, "task.complete", "human_task", row.id, household_id=row.household_id,
                      after={"step": row.bpmn_id, "instance": instance.id}, at=now)
         signals.task_completed.send(row, actor=actor, now=now)

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import and_, case, func, literal_column, or_, select, update
+from sqlalchemy.orm import contains_eager, joinedload, lazyload
 
 from app.extensions import db
-from app.models import Household, HumanTask, ProcessInstance, User
+from app.models import Household, HumanTask, ProcessInstance, User, utcnow
 from services import audit, definitions, history
 from services.access import can_see_project, project_ids
 from services.context import Actor
@@ -48,13 +48,17 @@ def task_for_action(user: User, task_id: int) -> HumanTask:
     return row
 
 
-def _inbox_base(user: User, now: datetime, query: TaskQuery):
+# "ready" written into the statement, not bound: the partial indexes of open steps (WHERE status = 'ready')
+# are then usable on SQLite and in PostgreSQL's generic plans too
+IS_OPEN = HumanTask.status == literal_column("'ready'")
+
+
+def _inbox_base(user: User, now: datetime, query: TaskQuery, *, with_household: bool = False):
+    """The user's open steps with the query's filters; households are joined only when needed."""
     roles = sorted(user.role_codes)
-    stmt = (
-        select(HumanTask)
-        .join(Household, Household.id == HumanTask.household_id)
-        .where(HumanTask.status == "ready", HumanTask.role.in_(roles or ["-"]))
-    )
+    stmt = select(HumanTask).where(IS_OPEN, HumanTask.role.in_(roles or ["-"]))
+    if with_household or query.q:
+        stmt = stmt.join(Household, Household.id == HumanTask.household_id)
     ids = project_ids(user)
     if ids is not None:
         stmt = stmt.where(HumanTask.project_id.in_(ids or [-1]))
@@ -83,13 +87,19 @@ def _inbox_base(user: User, now: datetime, query: TaskQuery):
     return stmt
 
 
+def assignee_only():
+    """Load a step's assignee in the same query, without the roles and groups every User load fetches."""
+    return joinedload(HumanTask.assignee).options(lazyload(User.roles), lazyload(User.groups))
+
+
 def list_tasks(user: User, query: TaskQuery, now: datetime) -> tuple[list[HumanTask], int]:
     """One page of the user's open steps, the most urgent first, and the total count."""
-    base = _inbox_base(user, now, query)
-    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(_inbox_base(user, now, query).subquery()))
     stmt = (
-        base.options(contains_eager(HumanTask.household))
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+        _inbox_base(user, now, query, with_household=True)
+        .options(contains_eager(HumanTask.household), assignee_only())
+        # steps without a due time last (NULLS LAST), in the order of the open-steps index
+        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     )
@@ -98,17 +108,18 @@ def list_tasks(user: User, query: TaskQuery, now: datetime) -> tuple[list[HumanT
 
 def inbox_counts(user: User, now: datetime, due_soon: timedelta) -> dict[str, Any]:
     """Counts for the inbox's badges: per role, mine, returned, overdue, due soon."""
-    base = _inbox_base(user, now, TaskQuery()).order_by(None).subquery()
-    row = db.session.execute(select(
+    base = _inbox_base(user, now, TaskQuery()).subquery()
+    rows = db.session.execute(select(
+        base.c.role,
         func.count(),
         func.count().filter(base.c.assignee_id == user.id),
         func.count().filter(base.c.returned.is_(True)),
         func.count().filter(base.c.due_at < now),
         func.count().filter(and_(base.c.due_at >= now, base.c.due_at < now + due_soon)),
-    )).one()
-    by_role = dict(db.session.execute(select(base.c.role, func.count()).group_by(base.c.role)).all())
-    return {"total": row[0], "mine": row[1], "returned": row[2], "overdue": row[3], "due_soon": row[4],
-            "by_role": by_role}
+    ).group_by(base.c.role)).all()  # one pass: per role, summed up here
+    totals = [sum(row[i] for row in rows) for i in range(1, 6)]
+    return {"total": totals[0], "mine": totals[1], "returned": totals[2], "overdue": totals[3],
+            "due_soon": totals[4], "by_role": {row[0]: row[1] for row in rows}}
 
 
 def urgency(row: HumanTask, now: datetime, due_soon: timedelta) -> str:
@@ -189,4 +200,26 @@ def form_values(row: HumanTask) -> dict[str, Any]:
         data = {"head_name": household.head_name, "address": household.address}
         if household.phone:
             data["phone"] = household.phone
+        if household.head_name:
+            data["persons"] = [{"name": household.head_name, "relation": "head", "hukou_here": True}]
+    elif form.module in ROWS_FROM_UPSTREAM:
+        # one row per building, person or dossier item, keeping what was entered: the page starts complete
+        from services.modules.case import load
+        from services.modules.service import refill
+
+        data = refill(load(row.household), form.module, utcnow())
     return {k: v for k, v in data.items() if k in form.schema().fields}
+
+
+ROWS_FROM_UPSTREAM = ("appraisal", "rights", "archive")
+
+
+def ref_labels(row: HumanTask) -> dict[str, dict[Any, str]]:
+    """What the ids in a step's rows stand for (a building's name, a person's, a dossier item's), for the page."""
+    from services.modules import dossier
+    from services.modules.case import load
+
+    case = load(row.household)
+    return {"building_id": {b.id: b.label for b in case.buildings},
+            "person_id": {p.id: p.name for p in case.persons},
+            "code": {code: str(label) for code, label, *_ in dossier.DOSSIER}}

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.factories import ROLE_OF_STEP, STEP_DATA
+from tests import factories
+from tests.factories import ROLE_OF_STEP
 
 CHEAP_HASH = partial(generate_password_hash, method="pbkdf2:sha256:1")
 TASK_KEYS = {"id", "name", "bpmn_id", "role", "instance_id", "household_id", "household_code", "project_id",
@@ -23,7 +24,8 @@ MAIN_PATH = ("survey", "appraisal", "rights", "calculation", "calc_audit", "poli
              *SIGNS, "payment", "archive")
 STEPS = (*MAIN_PATH[:6], "collective_decision", *MAIN_PATH[6:11], "tracking_audit", *MAIN_PATH[11:])
 MEETING = {"decision": "meeting", "opinion": "补偿标准有争议，提请集体决策"}
-LARGE_AGREEMENT = {**STEP_DATA["agreement_draft"], "amount": "5000000.00"}
+# an appraisal high enough that the agreement needs tracking audit (the policy's threshold is 5,000,000)
+LARGE_APPRAISAL = partial(factories.step_data, "appraisal", unit_price="40000.00")
 # the steps that may send a case back (their BPMN names returnTargets)
 RETURNING = {"calc_audit", "policy_review", "collective_decision", "agreement_draft", *SIGNS, "tracking_audit",
              "archive"}
@@ -71,7 +73,7 @@ def route_to(step: str) -> list[tuple[str, dict | None]]:
     if step == "collective_decision":
         return [(s, None) for s in MAIN_PATH[:5]] + [("policy_review", MEETING)]
     if step == "tracking_audit":
-        return [(s, None) for s in MAIN_PATH[:6]] + [("agreement_draft", LARGE_AGREEMENT)] + [(s, None) for s in SIGNS]
+        return [("survey", None), ("appraisal", LARGE_APPRAISAL)] + [(s, None) for s in (*MAIN_PATH[2:7], *SIGNS)]
     if step in SIGNS:
         return [(s, None) for s in MAIN_PATH[:7]]
     return [(s, None) for s in MAIN_PATH[:MAIN_PATH.index(step)]]

@@ -16,8 +16,8 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from app.extensions import db
-from app.models import HumanTask, utcnow
-from services import households, identity, runtime
+from app.models import HumanTask
+from services import households, identity
 from tests import factories
 
 CHROMIUM = "/usr/bin/chromium"
@@ -152,11 +152,24 @@ def sign_out(page: Page) -> None:
     expect(page).to_have_url(path_is("/login"))
 
 
-def fill_empty_fields(page: Page, data: Mapping[str, Any]) -> None:
-    """Enter values into the step form's empty fields (ids f-<name>); prefilled ones keep their values."""
+def fill_empty_fields(page: Page, data: Mapping[str, Any], prefix: str = "") -> None:
+    """Enter values into the step form's empty fields (ids f-<path with dashes>); prefilled ones keep theirs.
+
+    Rows of record tables are added with the table's button when the page does not show enough of them.
+    """
     for name, value in data.items():
-        field = page.locator(f"#f-{name}")
-        if field.count() == 0:
+        path = prefix + name
+        if isinstance(value, Mapping):
+            fill_empty_fields(page, value, path + ".")
+            continue
+        if isinstance(value, list):
+            for index, row in enumerate(value):
+                while page.locator(f'[data-records="{path}"] tr[data-row]').count() <= index:
+                    page.locator(f'[data-add-row="{path}"]').click()
+                fill_empty_fields(page, row, f"{path}.{index}.")
+            continue
+        field = page.locator(f"#f-{path.replace('.', '-')}")
+        if field.count() == 0 or value is None:
             continue
         kind = field.evaluate("e => e.tagName.toLowerCase() + ':' + (e.getAttribute('type') || '')")
         if kind == "input:checkbox":
@@ -181,8 +194,7 @@ def open_task(instance_id: int, bpmn_id: str) -> HumanTask:
 def complete_step(world: factories.World, instance_id: int, bpmn_id: str) -> None:
     """Complete a step through the services as its role, with the factories' data."""
     row = open_task(instance_id, bpmn_id)
-    runtime.complete_task(world.actor(factories.ROLE_OF_STEP[bpmn_id]), row.id, factories.STEP_DATA[bpmn_id],
-                          now=utcnow())
+    factories.complete_open_step(world, row)
 
 
 def instance_id_of(household_id: int) -> int:

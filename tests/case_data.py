@@ -62,7 +62,7 @@ def upload(user: User, household_id: int, module: str, category: str, upload_dir
     return row.id
 
 
-def step(bpmn_id: str, household_id: int, *, option: str = "cash") -> dict[str, Any]:
+def step(bpmn_id: str, household_id: int, *, option: str = "cash", unit_price: str = "4200.00") -> dict[str, Any]:
     """Valid data to complete a step of this household, given its file so far."""
     household = db.session.get(Household, household_id)
     case = load(household)
@@ -72,7 +72,7 @@ def step(bpmn_id: str, household_id: int, *, option: str = "cash") -> dict[str, 
     if bpmn_id == "appraisal":
         return {"firm": "江城房地产估价有限公司", "appraiser_name": "李评估", "report_no": "PG2026-0001",
                 "report_date": today.isoformat(), "ancillary_value": "1200.00",
-                "buildings": [{"building_id": b.id, "unit_price": "4200.00", "decoration_value": "30000.00"}
+                "buildings": [{"building_id": b.id, "unit_price": unit_price, "decoration_value": "30000.00"}
                               for b in case.buildings]}
     if bpmn_id == "rights":
         return {"basis": "不动产登记及村委会证明", "determined_on": today.isoformat(),

@@ -4,17 +4,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
+from app.models import User
 from tests import factories
 
 
@@ -117,6 +120,9 @@ class Api:
             headers["Authorization"] = f"Bearer {self.token(as_)}"
         return self.client.open(url, method=method, headers=headers, **kwargs)
 
+    def user(self, username: str):
+        return db.session.scalar(select(User).where(User.username == username))
+
     def get(self, url: str, as_: str | None = None, **kwargs):
         return self.call("GET", url, as_, **kwargs)
 
@@ -135,11 +141,20 @@ class Api:
                 return item
         raise AssertionError(f"{bpmn_id} is not in {as_}'s inbox: {response.get_json()['items']}")
 
-    def complete(self, instance_id: int, bpmn_id: str, as_: str | None = None, data: dict | None = None):
+    def prepare(self, task: dict, as_: str, make: Any = None) -> dict:
+        """File what the step needs and return valid data for it (make: f(household_id), default the standard)."""
+        with self.client.application.app_context():
+            household_id = task["household_id"]
+            factories.before_step(self.user(as_), task["bpmn_id"], household_id)
+            return (make or partial(factories.step_data, task["bpmn_id"]))(household_id)
+
+    def complete(self, instance_id: int, bpmn_id: str, as_: str | None = None, data: Any = None):
+        """Complete a step as its role; data None (valid data for the household) or a dict or f(household_id)."""
         as_ = as_ or factories.ROLE_OF_STEP[bpmn_id]
         task = self.open_task(instance_id, bpmn_id, as_)
-        payload = factories.STEP_DATA[bpmn_id] if data is None else data
-        response = self.post(f"/api/v1/tasks/{task['id']}/complete", as_=as_, json={"data": payload})
+        if data is None or callable(data):
+            data = self.prepare(task, as_, data)
+        response = self.post(f"/api/v1/tasks/{task['id']}/complete", as_=as_, json={"data": data})
         assert response.status_code == 200, response.get_json()
         return response.get_json()["instance"]
 

@@ -3,35 +3,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from flask import current_app
 
 from app.extensions import db
-from app.models import Project, User, WorkGroup, utcnow
-from services import definitions, households, identity
+from app.models import Household, Project, User, WorkGroup, utcnow
+from services import definitions, demo_data, households, identity
+from services.compensation import policy as compensation_policy
 from services.context import Actor
 from services.roles import ROLES
 from services.tx import transaction
+from tests import case_data
 
 PASSWORD = "correct-horse-battery"
 
+# data of the steps that do not depend on what the household's file holds; the others come from step_data()
 STEP_DATA = {
-    "survey": {"head_name": "张建华", "address": "北区三村1组1号", "persons_count": 4, "homestead_area": "180.00",
-               "measured_area": "220.50", "structure": "brick_concrete", "use": "residential", "legal_status": "legal"},
-    "appraisal": {"firm": "江城房地产估价有限公司", "report_no": "PG2026-0001", "report_date": "2026-11-01",
-                  "unit_price": "4200.00", "decoration_value": "36000.00"},
-    "rights": {"legal_area": "210.00", "excluded_area": "10.50", "exclusion_reason": "院内简易棚",
-               "resettlement_persons": 4, "basis": "不动产登记证明"},
-    "calculation": {"option": "cash", "compensation_total": "1280000.00"},
+    "survey": case_data.survey(),
+    "calculation": {"option": "cash", "signed_on": "2026-12-05", "notes": "按政策表核算"},
     "calc_audit": {"opinion": "核对无误"},
     "policy_review": {"opinion": "符合政策"},
     "collective_decision": {"meeting_date": "2026-11-20", "minutes": "会议同意按政策补偿"},
-    "agreement_draft": {"amount": "1280000.00", "move_deadline": "2027-01-31", "household_signed_on": "2026-11-24"},
+    "agreement_draft": {"move_deadline": "2027-01-31", "household_signed_on": "2026-11-24"},
     "sign_handler": {"opinion": "同意"},
     "sign_group_leader": {"opinion": "同意"},
     "sign_village_cadre": {"opinion": "同意"},
     "sign_reviewer": {"opinion": "同意"},
-    "tracking_audit": {"opinion": "审计无异议"},
-    "payment": {"amount": "1280000.00", "paid_on": "2026-11-28", "voucher_no": "FK0001"},
-    "archive": {"box_no": "A01", "serial_no": "12", "checklist_complete": True},
 }
 ROLE_OF_STEP = {
     "survey": "surveyor", "appraisal": "appraiser", "rights": "rights_officer", "calculation": "accountant",
@@ -61,6 +59,7 @@ def build_world(now: datetime | None = None) -> World:
     with transaction():
         identity.ensure_roles()
         definitions.load_shipped(definitions.SHIPPED_DIR, Actor.system(), now)
+        compensation_policy.ensure_default(Actor.system(), now)
         project = Project(code="P1", name="北区三村")
         other = Project(code="P2", name="滨江路")
         db.session.add_all([project, other])
@@ -85,3 +84,28 @@ def new_household(world: World, code: str = "H-001", kind: str = "collective_hou
     return households.create(world.actor("surveyor"), world.project.id,
                              {"code": code, "kind": kind, "address": "北区三村1组1号", "head_name": "张建华"},
                              now=now or utcnow())
+
+
+def step_data(bpmn_id: str, household_id: int, **options: Any) -> dict[str, Any]:
+    """Valid data to complete a step of this household, given what its file holds now."""
+    return case_data.step(bpmn_id, household_id, **options)
+
+
+def before_step(user: User, bpmn_id: str, household_id: int) -> None:
+    """What the office files before completing a step (the signed agreement, the dossier's scans)."""
+    household = db.session.get(Household, household_id)
+    for module, category in demo_data.scans_for(bpmn_id, household.kind):
+        case_data.upload(user, household_id, module, category, current_app.config["UPLOAD_DIR"])
+
+
+def complete_open_step(world: World, row: Any, data: dict[str, Any] | None = None, role: str | None = None,
+                       now: datetime | None = None) -> Any:
+    """Complete an open step through the runtime as its role, with valid data for the household."""
+    from services import runtime
+
+    role = role or ROLE_OF_STEP.get(row.bpmn_id, row.role)
+    if data is None:
+        before_step(world.users[role], row.bpmn_id, row.household_id)
+        known = row.bpmn_id in ROLE_OF_STEP
+        data = step_data(row.bpmn_id, row.household_id) if known else STEP_DATA["survey"]
+    return runtime.complete_task(world.actor(role), row.id, data, now=now or utcnow())

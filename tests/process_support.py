@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, ProcessDefinition, ProcessInstance, utcnow
-from services import definitions, runtime
+from services import definitions
 from services.processes import versions
 from tests import factories
 
@@ -79,9 +79,7 @@ def complete(world: factories.World, instance_id: int, bpmn_id: str, data: dict 
     row = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id,
                                                     HumanTask.bpmn_id == bpmn_id, HumanTask.status == "ready"))
     assert row is not None, f"{bpmn_id} is not open; open: {open_steps(instance_id)}"
-    role = factories.ROLE_OF_STEP.get(bpmn_id, "surveyor")
-    runtime.complete_task(world.actor(role), row.id, data or factories.STEP_DATA.get(bpmn_id, factories.STEP_DATA[
-        "survey"]), now=utcnow())
+    factories.complete_open_step(world, row, data, role=factories.ROLE_OF_STEP.get(bpmn_id, "surveyor"))
 
 
 def new_case(world: factories.World, code: str) -> int:

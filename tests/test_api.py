@@ -1,7 +1,9 @@
 """The JSON API against its contract (API.md): every endpoint, its status codes and the shapes it answers with."""
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import update
@@ -9,6 +11,8 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import ApiToken, HumanTask, ProcessInstance, User, utcnow
 from services import identity
+from services.forms.steps import agreement_gateway_data
+from tests import factories
 from tests.api_support import (
     HISTORY_KEYS,
     MAIN_PATH,
@@ -229,7 +233,7 @@ def test_a_household_with_its_modules(world, api):
     assert body["id"] == household_id and body["code"] == "H-001"
     survey = body["modules"]["survey"]
     assert set(survey) == {"module", "data", "version", "updated_at", "updated_by"}
-    assert survey["data"]["measured_area"] == "220.50" and survey["version"] == 1
+    assert survey["data"]["buildings"][0]["measured_area"] == "168.50" and survey["version"] == 1
     assert survey["updated_by"] == "surveyor"
     assert [t["bpmn_id"] for t in body["current_tasks"]] == ["appraisal"]
     assert body["instance"]["id"] == instance_id
@@ -302,9 +306,12 @@ def test_a_step_with_its_form_data_and_return_targets(world, api):
     assert {k: detail[k] for k in task} == task
     form = detail["form"]
     assert form["type"] == "object"
-    assert {"head_name", "persons_count", "measured_area", "structure"} <= set(form["properties"])
-    assert {"persons_count", "measured_area"} <= set(form["required"])
-    assert detail["data"] == {"head_name": "李秀英", "address": "北区三村2组8号"}
+    assert {"head_name", "land_nature", "persons", "buildings", "ancillary"} <= set(form["properties"])
+    assert {"head_name", "persons", "buildings"} <= set(form["required"])
+    building = form["properties"]["buildings"]["items"]
+    assert {"measured_area", "structure", "legal_status"} <= set(building["properties"])
+    assert detail["data"] == {"head_name": "李秀英", "address": "北区三村2组8号",
+                              "persons": [{"name": "李秀英", "relation": "head", "hukou_here": True}]}
     assert detail["return_targets"] == []
     for step in MAIN_PATH[:4]:
         api.complete(instance_id, step)
@@ -317,7 +324,7 @@ def test_a_step_with_its_form_data_and_return_targets(world, api):
     # a completed step can still be read, by any member of the project, but returns nowhere
     done = api.get(f"/api/v1/tasks/{task['id']}", as_="finance").get_json()
     assert done["status"] == "completed" and done["assignee"] == "surveyor" and done["return_targets"] == []
-    assert done["data"]["measured_area"] == "220.50"
+    assert done["data"]["buildings"][0]["measured_area"] == "168.50"
     assert_error(api.get(f"/api/v1/tasks/{task['id']}", as_="outsider"), 404, "not_found")
     assert_error(api.get("/api/v1/tasks/999", as_="admin"), 404, "not_found")
 
@@ -381,17 +388,17 @@ def test_completing_checks_the_role_the_project_and_the_data(world, api):
     assert_error(api.post(url, as_="accountant", json={"data": STEP_DATA["survey"]}), 403, "forbidden")
     assert_error(api.post(url, as_="outsider", json={"data": STEP_DATA["survey"]}), 404, "not_found")
     assert_error(api.post("/api/v1/tasks/999/complete", as_="surveyor", json={"data": STEP_DATA["survey"]}), 404)
-    error = assert_error(api.post(url, as_="surveyor", json={"data": {"head_name": "", "persons_count": 0}}), 422,
-                         "invalid_input", {"head_name", "persons_count", "measured_area", "structure", "use"})
+    error = assert_error(api.post(url, as_="surveyor", json={"data": {"head_name": "", "persons": []}}), 422,
+                         "invalid_input", {"head_name", "persons", "buildings", "land_nature"})
     assert "address" in error["fields"]
-    assert_error(api.post(url, as_="surveyor", json={"data": {**STEP_DATA["survey"], "persons_count": "many"}}),
-                 422, fields={"persons_count"})
+    assert_error(api.post(url, as_="surveyor", json={"data": {**STEP_DATA["survey"], "persons": "many"}}),
+                 422, fields={"persons"})
     assert_error(api.post(url, as_="surveyor", json={"data": {**STEP_DATA["survey"], "bribe": "100"}}),
                  422, fields={"bribe"})
-    assert_error(api.post(url, as_="surveyor", json={"data": {**STEP_DATA["survey"], "measured_area": "-1"}}),
-                 422, fields={"measured_area"})
-    assert_error(api.post(url, as_="surveyor", json={"data": {**STEP_DATA["survey"], "persons_count": 10**18}}),
-                 422, fields={"persons_count"})
+    assert_error(api.post(url, as_="surveyor", json={"data": with_building(measured_area="-1")}),
+                 422, fields={"buildings.0.measured_area"})
+    assert_error(api.post(url, as_="surveyor", json={"data": with_building(floors=10**18)}),
+                 422, fields={"buildings.0.floors"})
     assert_error(api.post(url, as_="surveyor", json={"data": {**STEP_DATA["survey"], "notes": "长" * 5000}}),
                  422, fields={"notes"})
     assert_error(api.post(url, as_="surveyor", json={}), 422, fields={"data"})
@@ -600,15 +607,16 @@ def test_a_hard_case_goes_to_the_collective_decision(world, api):
     assert ("completed", "集体决策上会", "supervisor") in [(h["action"], h["task"], h["actor"])
                                                            for h in instance["history"]]
     household = api.get(f"/api/v1/households/{instance['household_id']}", as_="supervisor").get_json()
-    assert household["modules"]["decision"]["data"]["minutes"] == "会议同意按政策补偿"
+    assert household["modules"]["decision"]["data"]["minutes"] == "经集体研究，同意按政策补偿"
 
 
-@pytest.mark.parametrize(("amount", "audited"), [("5000000.00", True), ("8000000.00", True), ("4999999.99", False)])
-def test_large_agreements_go_through_tracking_audit(world, api, amount, audited):
+@pytest.mark.parametrize(("unit_price", "audited"), [("40000.00", True), ("4200.00", False)])
+def test_large_agreements_go_through_tracking_audit(world, api, unit_price, audited):
     instance_id = start_case(api, world.project.id, "H-300")
-    for step in MAIN_PATH[:6]:
+    api.complete(instance_id, "survey")
+    api.complete(instance_id, "appraisal", data=partial(factories.step_data, "appraisal", unit_price=unit_price))
+    for step in MAIN_PATH[2:7]:
         api.complete(instance_id, step)
-    api.complete(instance_id, "agreement_draft", data={**STEP_DATA["agreement_draft"], "amount": amount})
     for step in SIGNS:
         instance = api.complete(instance_id, step)
     expected = ("tracking_audit", "reviewer") if audited else ("payment", "finance")
@@ -616,10 +624,16 @@ def test_large_agreements_go_through_tracking_audit(world, api, amount, audited)
     if audited:
         instance = api.complete(instance_id, "tracking_audit")
         assert [t["bpmn_id"] for t in instance["current_tasks"]] == ["payment"]
-    api.complete(instance_id, "payment", data={**STEP_DATA["payment"], "amount": amount})
+    api.complete(instance_id, "payment")
     instance = api.complete(instance_id, "archive")
     assert instance["status"] == "completed"
     assert any(h["task"] == "跟踪审计" for h in instance["history"]) is audited
+
+
+@pytest.mark.parametrize(("total", "band"), [("5000000.00", "large"), ("8000000.00", "large"),
+                                             ("4999999.99", "normal"), ("-5200000.00", "large"), ("0.00", "normal")])
+def test_the_agreement_total_against_the_policy_threshold_picks_the_path(world, total, band):
+    assert agreement_gateway_data({"total": total}, {"project_id": world.project.id}) == {"amount_band": band}
 
 
 # --- malformed requests: always a clean 4xx in the error shape ----------------------------------------------------
@@ -672,17 +686,25 @@ def test_a_malformed_body_is_a_clean_422(world, api, route, data, content_type, 
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("value", [
-    {"head_name": 1}, {"persons_count": "four"}, {"persons_count": 4.5}, {"persons_count": True},
-    {"persons_count": 2**70}, {"measured_area": "1e999999"}, {"measured_area": "NaN"}, {"measured_area": [1]},
-    {"structure": "marble"}, {"phone": "call me"}, {"notes": "x" * 1_000_000}, {"homestead_area": {"a": 1}},
+@pytest.mark.parametrize(("field", "value"), [
+    ("head_name", 1), ("persons", "four"), ("buildings.0.floors", 4.5), ("buildings.0.floors", True),
+    ("buildings.0.floors", 2**70), ("buildings.0.measured_area", "1e999999"), ("buildings.0.measured_area", "NaN"),
+    ("buildings.0.measured_area", [1]), ("buildings.0.structure", "marble"), ("phone", "call me"),
+    ("notes", "x" * 1_000_000), ("homestead_area", {"a": 1}), ("persons.0.id_number", "110105196503121310"),
+    ("persons.1.relation", "head"), ("ancillary.0.count", -1),
 ])
-def test_wrong_types_in_form_data_are_422_naming_the_field(world, api, value):
+def test_wrong_types_in_form_data_are_422_naming_the_field(world, api, field, value):
     _, task = survey_task(api, world)
-    field = next(iter(value))
-    response = api.post(f"/api/v1/tasks/{task['id']}/complete", as_="surveyor",
-                        json={"data": {**STEP_DATA["survey"], **value}})
-    assert_error(response, 422, "invalid_input", {field})
+    data = copy.deepcopy(STEP_DATA["survey"])
+    *path, last = field.split(".")
+    target = data
+    for part in path:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = value
+    response = api.post(f"/api/v1/tasks/{task['id']}/complete", as_="surveyor", json={"data": data})
+    error = assert_error(response, 422, "invalid_input")
+    # a problem of the whole list (two heads) is named on the list
+    assert field in error["fields"] or (field == "persons.1.relation" and "persons" in error["fields"]), error
 
 
 @pytest.mark.parametrize("task_id", ["0", "99999999999", "9" * 40, "0000000000000000000001", "2147483648"])
@@ -758,3 +780,10 @@ def test_unknown_query_arguments_are_ignored(world, api):
 def test_a_very_long_token_is_401(world, api):
     response = api.client.get("/api/v1/me", headers={"Authorization": "Bearer " + "t" * 100_000})
     assert_error(response, 401, "unauthorized")
+
+
+def with_building(**changes) -> dict:
+    """The standard survey with the first building changed."""
+    data = copy.deepcopy(STEP_DATA["survey"])
+    data["buildings"][0].update(changes)
+    return data

@@ -110,11 +110,12 @@ def test_completing_a_step(table, step, username):
     expected = acting(step, username, "complete")
     if expected != 200:
         response = table.api.post(f"/api/v1/tasks/{table.tasks[step]['id']}/complete", as_=username,
-                                  json={"data": STEP_DATA[step]})
+                                  json={"data": STEP_DATA.get(step, {})})
         assert_error(response, expected)
         return
     instance_id, task = case_at(table.api, table.project_id, f"C-{step}"[:32], step)
-    response = table.api.post(f"/api/v1/tasks/{task['id']}/complete", as_=username, json={"data": STEP_DATA[step]})
+    data = table.api.prepare(task, username)
+    response = table.api.post(f"/api/v1/tasks/{task['id']}/complete", as_=username, json={"data": data})
     assert response.status_code == 200, response.get_json()
     assert task["id"] not in [t["id"] for t in response.get_json()["instance"]["current_tasks"]]
     assert response.get_json()["instance"]["id"] == instance_id

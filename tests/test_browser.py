@@ -93,7 +93,7 @@ def test_a_step_returned_with_a_reason_reaches_the_earlier_role(site: Site, page
     row.locator(f'a[href="/tasks/{returned.id}"]').first.click()
     expect(page).to_have_url(path_is(f"/tasks/{returned.id}"))
     expect(page.get_by_test_id("return-banner")).to_contain_text(RETURN_REASON)
-    expect(page.locator("#f-compensation_total")).to_have_value(factories.STEP_DATA["calculation"]["compensation_total"])
+    expect(page.locator("#f-option")).to_have_value(factories.STEP_DATA["calculation"]["option"])
     expect(page.get_by_test_id("complete")).to_be_enabled()
 
     page.goto(f"/cases/{household_id}")
@@ -149,29 +149,28 @@ def test_an_invalid_step_form_shows_field_errors_and_keeps_the_values(site: Site
     page.goto(f"/tasks/{task_id}")
     page.fill("#f-head_name", "")
     page.fill("#f-phone", "12345")
-    page.fill("#f-persons_count", "0")
-    page.fill("#f-measured_area", "-5")
-    page.select_option("#f-structure", "frame")
+    page.fill("#f-buildings-0-measured_area", "-5")
+    page.select_option("#f-buildings-0-structure", "frame")
     page.fill("#f-notes", "户主外出务工，由其子代为说明")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         page.get_by_test_id("complete").click()
     assert answer.value.status == 422
 
     expect(page.get_by_test_id("form-errors")).to_be_visible()
-    for name in ("head_name", "phone", "persons_count", "measured_area", "use", "legal_status"):
+    for name in ("head_name", "phone", "land_nature", "buildings-0-label", "buildings-0-measured_area",
+                 "buildings-0-floors", "buildings-0-use", "buildings-0-legal_status"):
         expect(page.locator(f"#e-{name}")).to_be_visible()
         expect(page.locator(f"#f-{name}")).to_have_attribute("aria-invalid", "true")
-    for name in ("address", "structure", "notes", "homestead_area"):
+    for name in ("address", "buildings-0-structure", "notes", "homestead_area", "persons-0-name"):
         expect(page.locator(f"#e-{name}")).to_have_count(0)
     expect(page.locator("#f-phone")).to_have_value("12345")
-    expect(page.locator("#f-persons_count")).to_have_value("0")
-    expect(page.locator("#f-measured_area")).to_have_value("-5")
-    expect(page.locator("#f-structure")).to_have_value("frame")
+    expect(page.locator("#f-buildings-0-measured_area")).to_have_value("-5")
+    expect(page.locator("#f-buildings-0-structure")).to_have_value("frame")
     expect(page.locator("#f-address")).to_have_value("北区三村1组1号")
     expect(page.locator("#f-notes")).to_have_value("户主外出务工，由其子代为说明")
     assert open_task(instance.id, "survey").id == task_id
 
-    for name in ("phone", "persons_count", "measured_area"):
+    for name in ("phone", "buildings-0-measured_area"):
         page.fill(f"#f-{name}", "")
     fill_empty_fields(page, factories.STEP_DATA["survey"])
     page.get_by_test_id("complete").click()

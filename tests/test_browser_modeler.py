@@ -9,8 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import HumanTask, ProcessInstance, utcnow
-from services import runtime
+from app.models import HumanTask, ProcessInstance
 from tests import factories
 
 pytest.register_assert_rewrite("tests.browser_support")
@@ -56,9 +55,7 @@ def _open(instance_id: int) -> list[HumanTask]:
 def _complete(world: factories.World, instance_id: int, bpmn_id: str) -> None:
     rows = [r for r in _open(instance_id) if r.bpmn_id == bpmn_id]
     assert rows, f"{bpmn_id} is not open; open: {[r.bpmn_id for r in _open(instance_id)]}"
-    role = factories.ROLE_OF_STEP.get(bpmn_id, "surveyor")
-    data = factories.STEP_DATA.get(bpmn_id, factories.STEP_DATA["survey"])
-    runtime.complete_task(world.actor(role), rows[0].id, data, now=utcnow())
+    factories.complete_open_step(world, rows[0], role=factories.ROLE_OF_STEP.get(bpmn_id, "surveyor"))
 
 
 def _case(world: factories.World, code: str) -> int:

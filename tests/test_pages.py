@@ -77,8 +77,7 @@ def complete(world: factories.World, instance_id: int, *steps: str) -> None:
     """Complete steps through the services, each as its role with the factories' data."""
     for step in steps:
         row = open_task(instance_id, step)
-        runtime.complete_task(world.actor(factories.ROLE_OF_STEP[step]), row.id, factories.STEP_DATA[step],
-                              now=utcnow())
+        factories.complete_open_step(world, row)
 
 
 @dataclass
@@ -263,32 +262,55 @@ def test_another_projects_user_gets_not_found(browser: Browser, cases: Cases, wo
 
 def test_an_invalid_step_form_answers_422_and_completes_nothing(browser: Browser, cases: Cases) -> None:
     browser.as_user("surveyor")
-    page = browser.post(f"/tasks/{cases.survey_task}/complete",
-                        data={"head_name": "", "phone": "12345", "address": "北区三村1组1号", "persons_count": "0",
-                              "measured_area": "-5", "structure": "frame", "notes": "户主外出务工"})
+    page = browser.post(f"/tasks/{cases.survey_task}/complete", data={
+        "head_name": "", "phone": "12345", "address": "北区三村1组1号", "land_nature": "collective",
+        "persons.0.name": "张三", "persons.0.id_number": "110105196503121311", "persons.0.relation": "head",
+        "buildings.0.label": "主房", "buildings.0.measured_area": "-5", "buildings.0.structure": "frame",
+        "buildings.0.floors": "0", "notes": "户主外出务工"})
     assert page.status_code == 422
     body = text_of(page)
     assert 'data-testid="form-errors"' in body and "请修改标红的项目" in body
-    for name in ("head_name", "phone", "persons_count", "measured_area", "use", "legal_status"):
+    for name in ("head_name", "phone", "persons-0-id_number", "buildings-0-measured_area", "buildings-0-floors",
+                 "buildings-0-use", "buildings-0-legal_status"):
         assert f'id="e-{name}"' in body, name
-    for name in ("address", "structure", "notes", "homestead_area"):
+    for name in ("address", "land_nature", "notes", "homestead_area", "buildings-0-structure", "persons-0-name"):
         assert f'id="e-{name}"' not in body, name
-    assert "此项为必填项" in body and "请输入 1 至 50 之间的数值" in body and "数值不能小于 0" in body
-    assert 'value="12345"' in body and 'value="0"' in body and 'value="-5"' in body
+    assert "此项为必填项" in body and "请输入 0 至 100000 之间的数值" in body and "身份证号校验码不正确" in body
+    assert 'value="12345"' in body and 'value="110105196503121311"' in body and 'value="-5"' in body
     assert '<option value="frame" selected>' in body and "户主外出务工</textarea>" in body
     assert task_status(cases.survey_task) == "ready"
     assert modules.get_record(cases.at_survey, "survey") is None
 
 
+def posted(data: dict, prefix: str = "") -> dict[str, str]:
+    """Step data as a page posts it: dotted names, rows numbered, every value a string."""
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(posted(value, f"{prefix}{key}."))
+        elif isinstance(value, list):
+            for index, row in enumerate(value):
+                out.update(posted(row, f"{prefix}{key}.{index}."))
+        elif isinstance(value, bool):
+            if value:
+                out[prefix + key] = "on"
+        elif value is not None:
+            out[prefix + key] = str(value)
+    return out
+
+
 def test_a_valid_step_form_completes_the_step_and_redirects(browser: Browser, cases: Cases) -> None:
     browser.as_user("surveyor")
-    data = {k: str(v) for k, v in factories.STEP_DATA["survey"].items()}
-    page = browser.post(f"/tasks/{cases.survey_task}/complete", data=data)
-    assert page.status_code == 302
+    page = browser.post(f"/tasks/{cases.survey_task}/complete", data=posted(factories.STEP_DATA["survey"]))
+    assert page.status_code == 302, text_of(page)[:3000]
     assert page.headers["Location"].endswith(f"/cases/{cases.at_survey}")
     assert task_status(cases.survey_task) == "completed"
     follow = browser.get(page.headers["Location"])
     assert "已办结环节：调查建档" in text_of(follow)
+    stored = modules.get_record(cases.at_survey, "survey").data
+    assert [p["name"] for p in stored["persons"]] == ["张建华", "李秀英", "张小军"]
+    assert [b["measured_area"] for b in stored["buildings"]] == ["168.50", "32.00"]
+    assert stored["persons"][1]["special_group"] == "disabled" and stored["persons"][0]["hukou_here"] is True
 
 
 def test_the_return_form_needs_a_reason(browser: Browser, cases: Cases) -> None:
@@ -561,6 +583,29 @@ def test_lists_of_records_in_a_module_show_as_tables(ctx: Flask) -> None:
         rows = module_rows("survey", data, "zh")
         tables = module_tables("survey", data)
     assert ("户主", "张三") in rows and all("persons" not in label for label, _ in rows)
-    assert [t.title for t in tables] == ["persons", "business · equipment"]
-    assert tables[0].rows == [["张三", "head"], ["张小", "—"]]
-    assert tables[1].columns == ["name", "count"] and tables[1].rows == [["冷柜", "2"]]
+    assert [t.title for t in tables] == ["家庭人口", "企业/店面情况 · 设备清单"]
+    assert tables[0].columns == ["姓名", "身份证号", "与户主关系", "本地户籍", "特殊群体"]
+    assert tables[0].rows == [["张三", "—", "户主", "—", "—"], ["张小", "—", "—", "—", "—"]]
+    assert tables[1].columns == ["设备", "数量", "账面价值（元）"] and tables[1].rows == [["冷柜", "2", "—"]]
+
+
+def test_a_step_with_rows_per_building_starts_with_one_named_row_each(browser: Browser, world: factories.World) -> None:
+    household, instance = factories.new_household(world, "H-ROWS")
+    complete(world, instance.id, "survey")
+    row = open_task(instance.id, "appraisal")
+    browser.as_user("appraiser")
+    body = text_of(browser.get(f"/tasks/{row.id}"))
+    buildings = modules.get_record(household.id, "survey").data["buildings"]
+    for index, building in enumerate(buildings):
+        assert f'name="buildings.{index}.building_id" value="{building["id"]}"' in body
+        assert f'<span class="ref" id="f-buildings-{index}-building_id">{building["label"]}</span>' in body
+    assert f'name="buildings.{len(buildings)}.building_id"' not in body  # no spare row to add a building
+    assert 'data-add-row="buildings"' not in body
+    page = browser.post(f"/tasks/{row.id}/complete", data={
+        "firm": "江城房地产估价有限公司", "appraiser_name": "李评估", "report_no": "PG-1", "report_date": "2026-11-20",
+        **{f"buildings.{i}.building_id": str(b["id"]) for i, b in enumerate(buildings)},
+        **{f"buildings.{i}.unit_price": "4000" for i in range(len(buildings))}})
+    assert page.status_code == 302, text_of(page)[:2000]
+    stored = modules.get_record(household.id, "appraisal").data
+    assert [r["building_id"] for r in stored["buildings"]] == [b["id"] for b in buildings]
+    assert {r["unit_price"] for r in stored["buildings"]} == {"4000.00"}

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import AuditLog, HumanTask, ModuleRecord, Notification, ProcessInstance, TaskEvent, utcnow
 from services import runtime, store, tasks
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tests import factories
 from tests.factories import STEP_DATA, new_household
 
 
@@ -22,8 +23,7 @@ def open_row(instance_id: int, bpmn_id: str) -> HumanTask:
 def complete(world, instance_id: int, bpmn_id: str, role: str, data=None, now=None):
     row = open_row(instance_id, bpmn_id)
     assert row is not None, bpmn_id
-    return runtime.complete_task(world.actor(role), row.id, STEP_DATA[bpmn_id] if data is None else data,
-                                 now=now or utcnow())
+    return factories.complete_open_step(world, row, data, role=role, now=now)
 
 
 def test_creating_a_household_starts_its_pipeline(world):
@@ -41,7 +41,7 @@ def test_completing_writes_the_module_history_and_audit_and_opens_the_next_step(
     _, instance = new_household(world)
     complete(world, instance.id, "survey", "surveyor")
     record = db.session.scalar(select(ModuleRecord).where(ModuleRecord.module == "survey"))
-    assert record.version == 1 and record.data["measured_area"] == "220.50"
+    assert record.version == 1 and record.data["buildings"][0]["measured_area"] == "168.50"
     assert record.updated_by_id == world.users["surveyor"].id
     done = db.session.scalar(select(HumanTask).where(HumanTask.bpmn_id == "survey"))
     assert done.status == "completed" and done.completed_by_id == world.users["surveyor"].id
@@ -55,8 +55,8 @@ def test_invalid_form_data_changes_nothing(world):
     _, instance = new_household(world)
     row = open_row(instance.id, "survey")
     with pytest.raises(InvalidInput) as caught:
-        runtime.complete_task(world.actor("surveyor"), row.id, {"head_name": "", "persons_count": 0}, now=utcnow())
-    assert {"head_name", "persons_count", "measured_area", "structure"} <= set(caught.value.fields)
+        runtime.complete_task(world.actor("surveyor"), row.id, {"head_name": "", "persons": []}, now=utcnow())
+    assert {"head_name", "persons", "buildings", "land_nature"} <= set(caught.value.fields)
     db.session.expire_all()
     assert open_row(instance.id, "survey").id == row.id
     assert db.session.scalar(select(func.count()).select_from(ModuleRecord)) == 0

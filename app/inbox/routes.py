@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -48,6 +48,7 @@ def _render_task(task_id: int, *, values: dict | None = None, errors: dict | Non
     row = tasks.get_task(current_user, task_id)
     form = get_form(row.form_key)
     case = households.case_file(page_actor(), row.household_id)
+    g.ref_labels = tasks.ref_labels(row)
     return render_template(
         "inbox/task.html", row=row, case=case, form=form,
         schema=json_schema(form) if form else None,

@@ -26,7 +26,7 @@ from services.forms.fields import (
 
 class PersonRow(Schema):
     id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
-    name = text(_l("Name"), max_len=64)
+    name = text(_l("Full name"), max_len=64)
     id_number = f.String(required=True, metadata={"title": _l("ID number"), "x-widget": "id_number"})
     relation = choice(_l("Relation to the head"), RELATIONS)
     hukou_here = f.Boolean(load_default=True, metadata={"title": _l("Hukou here")})

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 
 from services.compensation import policy as policies
 from services.compensation.calculator import calculate, money
@@ -63,7 +63,8 @@ def calculation_result(case: Case, values: dict[str, Any], now: datetime) -> dic
     row = policies.get(version) if version else policies.current_version(policies.local_today(now))
     rules = row.rules if row is not None else policies.current_rules(policies.local_today(now))
     result = calculate(rules, calculation_input(case, values))
-    items = [item.as_json() for item in result.items]
+    with force_locale("zh"):  # the stored items are the agreement's lines: in Chinese, whoever computed them
+        items = [item.as_json() for item in result.items]
     total = result.total
     for number, adjustment in enumerate(values.get("adjustments") or [], 1):
         amount = money(Decimal(str(adjustment["amount"])))
