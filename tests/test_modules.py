@@ -190,3 +190,67 @@ def test_a_return_to_the_survey_flags_the_modules_built_on_it(world, api):
     assert appraisal["changed_upstream"] == [{"module": "survey", "synced_version": survey["version"],
                                               "current_version": survey["version"] + 1}]
     assert [r["building_id"] for r in appraisal["data"]["buildings"]] == [b["id"] for b in buildings]
+
+
+MODULE_STEP = {"survey": "survey", "appraisal": "appraisal", "rights": "rights", "calculation": "calculation",
+               "calc_audit": "calc_audit", "policy_review": "policy_review", "decision": "collective_decision",
+               "agreement": "agreement_draft", "payment": "payment", "archive": "archive"}
+MODULE_ROLE = {module: factories.ROLE_OF_STEP[step] for module, step in MODULE_STEP.items()}
+
+
+@pytest.fixture(scope="module")
+def parked(app):
+    """One case waiting at each module's step, and one that went all the way through."""
+    from tests.api_support import CHEAP_HASH
+    from tests.conftest import Api, _clear
+
+    _clear(app)
+    api = Api(app.test_client())
+    with pytest.MonkeyPatch.context() as patch, app.app_context():
+        patch.setattr("services.identity.generate_password_hash", CHEAP_HASH)
+        world = factories.build_world()
+        project_id = world.project.id
+        db.session.remove()
+    households = {}
+    for module, step in MODULE_STEP.items():
+        _, task = case_at(api, project_id, f"S-{module}"[:32], step)
+        households[module] = task["household_id"]
+    instance_id, task = case_at(api, project_id, "S-done", "archive")
+    api.complete(instance_id, "archive")
+    households["done"] = task["household_id"]
+    yield api, households
+    _clear(app)
+
+
+def _case_for(households: dict, module: str, state: str) -> int | None:
+    """A case where the module's step is open, already done, or not reached yet (waiting at the survey)."""
+    if state == "open":
+        return households[module]
+    if state == "closed":
+        return households["done"]
+    return households["survey"] if module != "survey" else None
+
+
+@pytest.mark.parametrize("state", ["open", "closed", "not_reached"])
+@pytest.mark.parametrize("username", [*ROLES, "outsider"])
+@pytest.mark.parametrize("module_name", list(MODULE_STEP))
+def test_every_module_role_and_step_state(parked, module_name, username, state):
+    api, households = parked
+    household_id = _case_for(households, module_name, state)
+    if household_id is None:
+        pytest.skip("the survey is reached as soon as a case exists")
+    if username == "outsider":
+        assert_error(put(api, household_id, module_name, {}, 0, username), 404)
+        return
+    before = module(api, household_id, module_name, as_=username)
+    may = state == "open" and username == MODULE_ROLE[module_name]
+    assert before["editable"] is may
+    response = put(api, household_id, module_name, {}, before["version"], username)
+    if may:
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["version"] == before["version"] + 1
+    else:
+        assert_error(response, 403)
+        assert module(api, household_id, module_name)["version"] == before["version"]
+        sync = api.post(f"/api/v1/households/{household_id}/modules/{module_name}/sync", as_=username)
+        assert_error(sync, 403)
