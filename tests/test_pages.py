@@ -609,3 +609,16 @@ def test_a_step_with_rows_per_building_starts_with_one_named_row_each(browser: B
     stored = modules.get_record(household.id, "appraisal").data
     assert [r["building_id"] for r in stored["buildings"]] == [b["id"] for b in buildings]
     assert {r["unit_price"] for r in stored["buildings"]} == {"4000.00"}
+
+
+def test_the_case_page_links_the_agreement_once_it_has_a_number(browser: Browser, world: factories.World) -> None:
+    household, instance = factories.new_household(world, "H-AGR")
+    complete(world, instance.id, "survey")
+    browser.as_user("handler")
+    assert 'data-testid="agreement-link"' not in text_of(browser.get(f"/cases/{household.id}"))
+    complete(world, instance.id, "appraisal", "rights", "calculation", "calc_audit", "policy_review",
+             "agreement_draft")
+    body = text_of(browser.get(f"/cases/{household.id}"))
+    number = modules.get_record(household.id, "agreement").data["number"]
+    assert f'href="/cases/{household.id}/agreement"' in body and f"协议 {number}" in body
+    assert browser.get(f"/cases/{household.id}/agreement").status_code == 200
