@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
@@ -63,7 +64,9 @@ def test_the_supervisor_sees_stuck_cases_reassigns_and_reads_live_counts_and_rep
     expect(page.get_by_test_id("project-report").first).to_contain_text(world.project.name)
     with page.expect_download() as download:
         page.get_by_test_id("export-xlsx").click()
-    book = load_workbook(download.value.path())
+    assert download.value.suggested_filename.endswith(".xlsx")
+    with open(download.value.path(), "rb") as handle:  # the download's temporary file has no suffix
+        book = load_workbook(BytesIO(handle.read()))
     assert "项目进度" in book.sheetnames
     codes = [row[0] for row in book["项目进度"].iter_rows(min_row=2, values_only=True)]
     assert world.project.code in codes
