@@ -7,8 +7,10 @@ FLASK := $(BIN)/flask --app wsgi
 VENDOR := app/static/vendor
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test setup lint test-sqlite test-postgres browser-deps postgres-up translations assets clean
+.PHONY: run test setup lint test-sqlite test-postgres browser-deps postgres-up translations assets clean \
+	bench bench-small bench-sqlite
 
+run: export SESSION_COOKIE_SECURE ?= 0
 run: setup
 	$(FLASK) db upgrade heads
 	$(FLASK) bpmn load
@@ -53,6 +55,17 @@ test-sqlite: setup
 
 test-postgres: setup postgres-up
 	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+# the benchmark (bench/): a generated data set of its own database (`bench` on PostgreSQL,
+# instance/bench.sqlite), then the measurements beside their targets; results in bench/results.json
+bench: setup postgres-up
+	$(BIN)/python -m bench
+
+bench-small: setup postgres-up
+	$(BIN)/python -m bench --small
+
+bench-sqlite: setup
+	$(BIN)/python -m bench --small --db sqlite
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

@@ -66,21 +66,29 @@ def require_role(user: User, *codes: str) -> None:
         raise Forbidden("your roles do not allow this")
 
 
-def users_with_role(role: str, project_id: int) -> list[User]:
-    """Active users who hold a role and may work on the project (its work groups, or all projects)."""
+def _with_role(role: str, project_id: int, *columns):
     in_project = (
         select(group_members.c.user_id)
         .join(WorkGroup, WorkGroup.id == group_members.c.group_id)
         .where(WorkGroup.project_id == project_id)
     )
     sees_all = User.roles.any(Role.code.in_(("supervisor", "admin")))
-    query = (
-        select(User)
+    return (
+        select(*columns)
         .where(User.active.is_(True), User.roles.any(Role.code == role))
         .where(or_(User.id.in_(in_project), sees_all))
         .order_by(User.id)
     )
-    return list(db.session.scalars(query))
+
+
+def users_with_role(role: str, project_id: int) -> list[User]:
+    """Active users who hold a role and may work on the project (its work groups, or all projects)."""
+    return list(db.session.scalars(_with_role(role, project_id, User)))
+
+
+def user_ids_with_role(role: str, project_id: int) -> set[int]:
+    """The ids of users_with_role(), without loading the users (one query, not three)."""
+    return set(db.session.scalars(_with_role(role, project_id, User.id)))
 
 
 def visible_projects(user: User) -> list[Project]:

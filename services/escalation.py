@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Household, HumanTask, Role, User, WorkGroup
 from services import notifications, signals
-from services.access import users_with_role
+from services.access import user_ids_with_role
 from services.tx import take_write_lock, transaction
 
 REMINDER, OVERDUE, SUPERVISOR = 1, 2, 3
@@ -41,7 +41,7 @@ class _Recipients:
     def pool(self, role: str, project_id: int) -> set[int]:
         key = (role, project_id)
         if key not in self.pools:
-            self.pools[key] = {u.id for u in users_with_role(role, project_id)}
+            self.pools[key] = user_ids_with_role(role, project_id)
         return self.pools[key]
 
     def group_leaders(self, project_id: int, group_id: int | None) -> set[int]:

@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.extensions import db
-from app.models import HumanTask, TaskEvent
+from app.models import HumanTask, TaskEvent, User
 from services.context import Actor
 
 
@@ -35,7 +35,7 @@ def for_instance(instance_id: int) -> list[TaskEvent]:
     query = (
         select(TaskEvent)
         .where(TaskEvent.instance_id == instance_id)
-        .options(joinedload(TaskEvent.actor))
+        .options(joinedload(TaskEvent.actor).options(lazyload(User.roles), lazyload(User.groups)))
         .order_by(TaskEvent.at, TaskEvent.id)
     )
     return list(db.session.scalars(query))

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import HumanTask, ProcessInstance
 from services.access import restrict_to_projects
 from services.context import Actor
+from services.tasks import assignee_only
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,6 @@ def current_tasks(instance_id: int) -> list[HumanTask]:
     """The open steps of an instance, with household and assignee loaded."""
     stmt = (select(HumanTask)
             .where(HumanTask.instance_id == instance_id, HumanTask.status == "ready")
-            .options(joinedload(HumanTask.household), joinedload(HumanTask.assignee))
+            .options(joinedload(HumanTask.household), assignee_only())
             .order_by(HumanTask.id))
     return list(db.session.scalars(stmt))

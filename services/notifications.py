@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.extensions import db
 from app.models import Household, HumanTask, Notification, ProcessInstance, User
 from services import signals
-from services.access import users_with_role
+from services.access import user_ids_with_role
 from services.context import Actor
 from services.errors import NotFound
 from services.forms import get_form
@@ -74,21 +74,27 @@ def insert_unique(rows: list[dict[str, Any]]) -> int:
         return 0
     emails = set(db.session.scalars(select(User.id).where(
         User.id.in_({r["user_id"] for r in rows}), User.email.is_not(None), User.email != "")))
+    texts: dict[tuple[str, int], str] = {}  # the recipients of one notice share its params: render it once
     with force_locale("zh"):
         for row in rows:
-            row["message"] = render(row["kind"], row["params"])
+            key = (row["kind"], id(row["params"]))
+            if key not in texts:
+                texts[key] = render(row["kind"], row["params"])
+            row["message"] = texts[key]
             row["email_status"] = "pending" if row["user_id"] in emails else None
     dialect = db.session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = db.session.execute(statement)
-    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+    # one statement sent as an executemany (batched by SQLAlchemy), not one multi-VALUES statement compiled
+    # afresh for every batch; RETURNING counts the rows written (a known dedupe_key writes none)
+    table = Notification.__table__
+    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    return len(db.session.execute(statement, rows).all())
 
 
 def _on_returned(row: HumanTask, *, actor: Actor, reason: str | None, returned_from: str | None,
                  now: datetime, **_: Any) -> None:
     household = db.session.get(Household, row.household_id)
-    recipients = {u.id for u in users_with_role(row.role, row.project_id)}
+    recipients = user_ids_with_role(row.role, row.project_id)
     if row.assignee_id:
         recipients.add(row.assignee_id)
     if actor.id is not None:
@@ -102,7 +108,7 @@ def _on_returned(row: HumanTask, *, actor: Actor, reason: str | None, returned_f
 def _on_agreement_ready(instance: ProcessInstance, *, tasks: list[HumanTask], now: datetime, **_: Any) -> None:
     household = db.session.get(Household, instance.household_id)
     for row in tasks:
-        recipients = {u.id for u in users_with_role(row.role, row.project_id)}
+        recipients = user_ids_with_role(row.role, row.project_id)
         notify(recipients, "sign", {"household": household.code, "step": row.name}, now=now,
                task_id=row.id, instance_id=instance.id)
 
@@ -113,7 +119,7 @@ def _on_created(row: HumanTask, *, now: datetime, returned: bool = False, **_: A
     if returned or form is None or not form.reviewing or row.form_key == "sign":
         return
     household = db.session.get(Household, row.household_id)
-    notify({u.id for u in users_with_role(row.role, row.project_id)}, "audit",
+    notify(user_ids_with_role(row.role, row.project_id), "audit",
            {"household": household.code, "step": row.name}, now=now, task_id=row.id, instance_id=row.instance_id)
 
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, exists, func, literal_column, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
@@ -14,9 +14,12 @@ from services import audit, history, notifications
 from services.access import can_see_project, require_role, restrict_to_projects
 from services.context import Actor
 from services.errors import InvalidInput
+from services.tasks import IS_OPEN, assignee_only
 from services.tx import transaction
 
 OVERVIEW_ROLES = ("supervisor", "admin", "group_leader")
+# running or in error, written into the statement: the partial index ix_instances_unfinished_progress covers it
+UNFINISHED = ProcessInstance.status.in_((literal_column("'running'"), literal_column("'error'")))
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class StuckCase:
 
 def _open_task(**conditions: Any):
     task = aliased(HumanTask)
-    clauses = [task.instance_id == ProcessInstance.id, task.status == "ready"]
+    clauses = [task.instance_id == ProcessInstance.id, task.status == literal_column("'ready'")]
     clauses += [getattr(task, key) == value for key, value in conditions.items()]
     return exists().where(and_(*clauses))
 
@@ -54,24 +57,32 @@ def stuck_cases(actor: Actor, query: StuckQuery, now: datetime) -> tuple[list[St
     """Cases with no progress for the given days, in error, or running with no step open and no timer."""
     require_role(actor.user, *OVERVIEW_ROLES)
     threshold = now - timedelta(days=query.days)
-    nothing_ready = and_(ProcessInstance.status == "running", ~_open_task(), ProcessInstance.next_timer_at.is_(None))
-    stmt = (
-        select(ProcessInstance, Household)
-        .join(Household, Household.id == ProcessInstance.household_id)
-        .where(or_(and_(ProcessInstance.status == "running", ProcessInstance.last_progress_at <= threshold),
-                   ProcessInstance.status == "error", nothing_ready))
-    )
-    stmt = restrict_to_projects(stmt, ProcessInstance.project_id, actor.user)
-    if query.project_id:
-        stmt = stmt.where(ProcessInstance.project_id == query.project_id)
-    if query.group_id:
-        stmt = stmt.where(Household.work_group_id == query.group_id)
-    if query.step:
-        stmt = stmt.where(_open_task(bpmn_id=query.step))
-    if query.assignee_id:
-        stmt = stmt.where(_open_task(assignee_id=query.assignee_id))
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = db.session.execute(stmt.order_by(ProcessInstance.last_progress_at, ProcessInstance.id)
+    # running with nothing to do is rare and costs a pass over the running cases: looked up once, by id;
+    # those without progress since the threshold are listed by the first condition anyway
+    idle = list(db.session.scalars(select(ProcessInstance.id).where(
+        UNFINISHED, ProcessInstance.status == "running", ProcessInstance.next_timer_at.is_(None),
+        ProcessInstance.last_progress_at > threshold, ~_open_task())))
+    stuck = [and_(ProcessInstance.status == "running", ProcessInstance.last_progress_at <= threshold),
+             ProcessInstance.status == "error"] + ([ProcessInstance.id.in_(idle)] if idle else [])
+
+    def matching(*columns: Any, with_household: bool = False):
+        stmt = select(*columns).where(UNFINISHED, or_(*stuck))
+        if with_household or query.group_id:
+            stmt = stmt.join(Household, Household.id == ProcessInstance.household_id)
+        stmt = restrict_to_projects(stmt, ProcessInstance.project_id, actor.user)
+        if query.project_id:
+            stmt = stmt.where(ProcessInstance.project_id == query.project_id)
+        if query.group_id:
+            stmt = stmt.where(Household.work_group_id == query.group_id)
+        if query.step:
+            stmt = stmt.where(_open_task(bpmn_id=query.step))
+        if query.assignee_id:
+            stmt = stmt.where(_open_task(assignee_id=query.assignee_id))
+        return stmt
+
+    total = db.session.scalar(select(func.count()).select_from(matching(ProcessInstance.id).subquery())) or 0
+    rows = db.session.execute(matching(ProcessInstance, Household, with_household=True)
+                              .order_by(ProcessInstance.last_progress_at, ProcessInstance.id)
                               .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
     open_tasks = _open_tasks([inst.id for inst, _ in rows])
     cases = []
@@ -86,11 +97,8 @@ def stuck_cases(actor: Actor, query: StuckQuery, now: datetime) -> tuple[list[St
 def _open_tasks(instance_ids: list[int]) -> dict[int, list[HumanTask]]:
     if not instance_ids:
         return {}
-    from sqlalchemy.orm import joinedload
-
-    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids),
-                                                      HumanTask.status == "ready")
-                              .options(joinedload(HumanTask.assignee), joinedload(HumanTask.household))
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids), IS_OPEN)
+                              .options(assignee_only(), joinedload(HumanTask.household))
                               .order_by(HumanTask.id))
     result: dict[int, list[HumanTask]] = {}
     for row in rows:
@@ -141,7 +149,7 @@ def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
 def step_counts(actor: Actor, project_id: int | None, now: datetime) -> dict[str, dict[str, int]]:
     """Open and overdue steps per BPMN element, for the live diagram."""
     stmt = (select(HumanTask.bpmn_id, func.count(), func.count().filter(HumanTask.due_at < now))
-            .where(HumanTask.status == "ready").group_by(HumanTask.bpmn_id))
+            .where(IS_OPEN).group_by(HumanTask.bpmn_id))
     stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
     if project_id:
         stmt = stmt.where(HumanTask.project_id == project_id)
@@ -150,23 +158,43 @@ def step_counts(actor: Actor, project_id: int | None, now: datetime) -> dict[str
 
 def overdue_by_role(actor: Actor, project_id: int | None, now: datetime) -> dict[str, int]:
     """How many open steps are overdue, per role."""
-    stmt = (select(HumanTask.role, func.count()).where(HumanTask.status == "ready", HumanTask.due_at < now)
-            .group_by(HumanTask.role))
+    stmt = select(HumanTask.role, func.count()).where(IS_OPEN, HumanTask.due_at < now).group_by(HumanTask.role)
     stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
     if project_id:
         stmt = stmt.where(HumanTask.project_id == project_id)
     return dict(db.session.execute(stmt).all())
 
 
-def overdue_by_person(actor: Actor, project_id: int | None, now: datetime) -> list[dict[str, Any]]:
-    """How many open steps each person holds overdue (unclaimed ones under None), most first."""
-    stmt = (select(HumanTask.assignee_id, User.username, User.display_name, func.count())
+def _overdue_people(actor: Actor, project_id: int | None, now: datetime, *columns: Any):
+    stmt = (select(*columns, HumanTask.assignee_id, User.username, User.display_name, func.count())
             .outerjoin(User, User.id == HumanTask.assignee_id)
-            .where(HumanTask.status == "ready", HumanTask.due_at < now)
-            .group_by(HumanTask.assignee_id, User.username, User.display_name)
+            .where(IS_OPEN, HumanTask.due_at < now)
+            .group_by(*columns, HumanTask.assignee_id, User.username, User.display_name)
             .order_by(func.count().desc()))
     stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
     if project_id:
         stmt = stmt.where(HumanTask.project_id == project_id)
+    return db.session.execute(stmt).all()
+
+
+def overdue_by_person(actor: Actor, project_id: int | None, now: datetime) -> list[dict[str, Any]]:
+    """How many open steps each person holds overdue (unclaimed ones under None), most first."""
     return [{"user_id": uid, "username": name, "display_name": shown, "count": n}
-            for uid, name, shown, n in db.session.execute(stmt).all()]
+            for uid, name, shown, n in _overdue_people(actor, project_id, now)]
+
+
+def overdue_per_project(actor: Actor, project_id: int | None, now: datetime
+                        ) -> tuple[dict[int, dict[str, int]], dict[int, list[dict[str, Any]]]]:
+    """overdue_by_role and overdue_by_person of every project at once (two queries, not two per project)."""
+    stmt = (select(HumanTask.project_id, HumanTask.role, func.count()).where(IS_OPEN, HumanTask.due_at < now)
+            .group_by(HumanTask.project_id, HumanTask.role))
+    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    if project_id:
+        stmt = stmt.where(HumanTask.project_id == project_id)
+    roles: dict[int, dict[str, int]] = {}
+    for pid, role, n in db.session.execute(stmt).all():
+        roles.setdefault(pid, {})[role] = n
+    people: dict[int, list[dict[str, Any]]] = {}
+    for pid, uid, name, shown, n in _overdue_people(actor, project_id, now, HumanTask.project_id):
+        people.setdefault(pid, []).append({"user_id": uid, "username": name, "display_name": shown, "count": n})
+    return roles, people

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -14,6 +14,10 @@ from app.models.types import JsonType, utcnow
 DEFINITION_STATUSES = ("draft", "deployed", "retired")
 INSTANCE_STATUSES = ("running", "completed", "suspended", "error", "cancelled")
 TASK_STATUSES = ("ready", "completed", "cancelled")
+_OPEN = text("status = 'ready'")
+_UNFINISHED = text("status IN ('running', 'error')")
+_SIGNED = text("signed_at IS NOT NULL")
+_COMPLETED = text("action = 'completed'")
 
 
 class ProcessDefinition(db.Model):
@@ -43,6 +47,11 @@ class ProcessInstance(db.Model):
         Index("ix_instances_project_status", "project_id", "status"),
         Index("ix_instances_status_progress", "status", "last_progress_at"),
         Index("ix_instances_next_timer", "next_timer_at"),
+        Index("ix_instances_unfinished_progress", "last_progress_at", "id", postgresql_where=_UNFINISHED,
+              sqlite_where=_UNFINISHED, postgresql_include=["status", "next_timer_at"]),  # migration 0007
+        Index("ix_instances_signed_at", "signed_at", postgresql_where=_SIGNED, sqlite_where=_SIGNED),
+        Index("ix_instances_household_totals", "household_id",
+              postgresql_include=["status", "signed_at", "agreed_amount", "paid_amount"]),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id", ondelete="RESTRICT"))
@@ -74,7 +83,16 @@ class HumanTask(db.Model):
     __tablename__ = "human_tasks"
     __table_args__ = (
         UniqueConstraint("instance_id", "task_guid", name="uq_human_task_guid"),
-        Index("ix_human_tasks_inbox", "status", "role", "project_id", "due_at"),
+        # partial indexes over the open steps (migration 0007; on SQLite the included columns are key columns)
+        Index("ix_human_tasks_open_inbox", "role", "project_id", "due_at", "created_at", "id",
+              postgresql_where=_OPEN, sqlite_where=_OPEN, postgresql_include=["assignee_id", "returned"]),
+        Index("ix_human_tasks_open_due", "due_at", postgresql_where=_OPEN, sqlite_where=_OPEN,
+              postgresql_include=["project_id", "role", "assignee_id"]),
+        Index("ix_human_tasks_open_steps", "project_id", "bpmn_id", postgresql_where=_OPEN, sqlite_where=_OPEN,
+              postgresql_include=["due_at", "name"]),
+        Index("ix_human_tasks_open_instance", "instance_id", postgresql_where=_OPEN, sqlite_where=_OPEN),
+        Index("ix_human_tasks_open_assignee", "assignee_id", "due_at", "created_at", "id", postgresql_where=_OPEN,
+              sqlite_where=_OPEN),
         Index("ix_human_tasks_instance_status", "instance_id", "status"),
         Index("ix_human_tasks_assignee_status", "assignee_id", "status"),
         Index("ix_human_tasks_escalation", "status", "next_escalation_at"),
@@ -112,7 +130,11 @@ class TaskEvent(db.Model):
     """The history of an instance: every task created, claimed, completed, returned, …"""
 
     __tablename__ = "task_events"
-    __table_args__ = (Index("ix_task_events_instance_at", "instance_id", "at"),)
+    __table_args__ = (
+        Index("ix_task_events_instance_at", "instance_id", "at"),
+        Index("ix_task_events_completed_at", "at", postgresql_where=_COMPLETED, sqlite_where=_COMPLETED,
+              postgresql_include=["instance_id"]),  # migration 0007
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
     human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id", ondelete="SET NULL"))
