@@ -123,16 +123,21 @@ def _inputs(form: StepForm, doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k in fields and not fields[k].dump_only}
 
 
+def _open_for_edit(actor: Actor, household_id: int, module: str) -> tuple[Household, HumanTask, Case]:
+    """The household, the open step through which the actor edits the module, and its case; else 404/403."""
+    household = get_household(actor.user, household_id)
+    if module not in MODULES:
+        raise NotFound("unknown module")
+    step = editable_step(actor.user, household, module)
+    if step is None:
+        raise Forbidden("this module is not open for you: only its role, while its step is open")
+    return household, step, load(household)
+
+
 def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *, now: datetime) -> ModuleView:
     """Save a draft of a module while its step is open; a stale version is a Conflict."""
     with transaction():
-        household = get_household(actor.user, household_id)
-        if module not in MODULES:
-            raise NotFound("unknown module")
-        step = editable_step(actor.user, household, module)
-        if step is None:
-            raise Forbidden("this module is not open for you: only its role, while its step is open")
-        case = load(household)
+        household, step, case = _open_for_edit(actor, household_id, module)
         if not isinstance(version, int) or isinstance(version, bool):
             raise InvalidInput("give the version you edited", {"version": ["the module's current version"]})
         if version != case.version(module):
@@ -147,13 +152,7 @@ def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *
 def sync(actor: Actor, household_id: int, module: str, *, now: datetime) -> ModuleView:
     """Refill a module from the modules before it (一键同步), keeping what its role entered."""
     with transaction():
-        household = get_household(actor.user, household_id)
-        if module not in MODULES:
-            raise NotFound("unknown module")
-        step = editable_step(actor.user, household, module)
-        if step is None:
-            raise Forbidden("this module is not open for you: only its role, while its step is open")
-        case = load(household)
+        household, step, case = _open_for_edit(actor, household_id, module)
         doc = refill(case, module, now)
         write(actor, household, module, doc, now=now, task_id=step.id)
         audit.record(actor, f"module.{module}.sync", "household", household.id, household_id=household.id,
