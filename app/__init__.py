@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
+from sqlalchemy.orm import joinedload
 
 from app.config import BASE_DIR, Config
 from app.extensions import babel, csrf, db, login_manager, migrate
@@ -75,7 +76,7 @@ def register_extensions(app: Flask) -> None:
         number, _, stamp = user_id.partition(":")
         if not number.isdigit() or len(number) > 10 or int(number) > 2**31 - 1:
             return None
-        user = db.session.get(User, int(number))
+        user = db.session.get(User, int(number), options=[joinedload(User.roles), joinedload(User.groups)])
         if user is None or not user.active or stamp != user.session_stamp:
             return None
         return user

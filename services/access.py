@@ -91,6 +91,11 @@ def user_ids_with_role(role: str, project_id: int) -> set[int]:
     return set(db.session.scalars(_with_role(role, project_id, User.id)))
 
 
+def addressable_with_role(role: str, project_id: int) -> dict[int, bool]:
+    """user_ids_with_role() with, for each, whether the user has an e-mail address (one query)."""
+    return {uid: bool(email) for uid, email in db.session.execute(_with_role(role, project_id, User.id, User.email))}
+
+
 def visible_projects(user: User) -> list[Project]:
     """The projects the user may see, by code."""
     stmt = restrict_to_projects(select(Project), Project.id, user).order_by(Project.code)

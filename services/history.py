@@ -18,7 +18,6 @@ def record(instance_id: int, action: str, *, actor: Actor, at: datetime, task: H
     """Add one event to an instance's history."""
     event = TaskEvent(
         instance_id=instance_id,
-        human_task_id=task.id if task is not None else None,
         at=at,
         actor_id=actor.id,
         action=action,
@@ -26,6 +25,10 @@ def record(instance_id: int, action: str, *, actor: Actor, at: datetime, task: H
         task_name=task.name if task is not None else task_name,
         detail=detail or None,
     )
+    if task is not None and task.id is None:
+        event.human_task = task  # a step not written yet: the flush writes it first, then its events
+    else:
+        event.human_task_id = task.id if task is not None else None
     db.session.add(event)
     return event
 

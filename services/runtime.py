@@ -49,7 +49,7 @@ def start_instance(actor: Actor, household: Household, *, now: datetime, key: st
     db.session.flush()
     history.record(instance.id, "started", actor=actor, at=now,
                    detail={"definition": f"{definition.key} v{definition.version}"})
-    _advance(instance, workflow, process, actor, now, Change())
+    _advance(instance, workflow, process, actor, now, Change(), open_rows={})
     return instance
 
 
@@ -91,23 +91,23 @@ def _mark_error(actor: Actor, failure: _EngineFailure, now: datetime) -> None:
 
 
 def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime) -> ProcessInstance:
-    with transaction():
-        row, instance = _open_for_change(actor, task_id)
+    with transaction(keep_loaded=True):  # the caller answers with the instance as committed
+        row, instance, open_rows = _open_for_change(actor, task_id)
         form = get_form(row.form_key)
         if form is None:
             raise Conflict(f"the step names an unknown form '{row.form_key}'", code="engine_error")
         workflow = store.load(instance)
         task = _spiff_task(workflow, row)
-        household = db.session.get(Household, row.household_id)
-        stored = complete_module(actor, row, household, form, data, now)
+        stored = complete_module(actor, row, instance.household, form, data, now)
         task.data.pop("return_to", None)
         task.data.update({"decision": "approve", **form.gateway(stored, {"project_id": instance.project_id})})
         _finish(row, actor, now, "completed")
         history.record(instance.id, "completed", actor=actor, at=now, task=row)
         _run(instance, task, workflow)
-        open_forms = _advance(instance, workflow, definitions.parsed(instance.definition), actor, now,
-                              Change(task=row))
-        milestones.after_complete(instance, row, stored, open_forms, now)
+        process = definitions.parsed(instance.definition)
+        steps = _sync_steps(instance, workflow, process, actor, now, Change(task=row), open_rows)
+        milestones.after_complete(instance, row, stored, steps.open_forms, now)
+        _announce(instance, steps, actor, now)
         audit.record(actor, "task.complete", "human_task", row.id, household_id=row.household_id,
                      after={"step": row.bpmn_id, "instance": instance.id}, at=now)
         signals.task_completed.send(row, actor=actor, now=now)
@@ -115,8 +115,8 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime) -> Proces
 
 
 def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) -> ProcessInstance:
-    with transaction():
-        row, instance = _open_for_change(actor, task_id)
+    with transaction(keep_loaded=True):
+        row, instance, open_rows = _open_for_change(actor, task_id)
         process = definitions.parsed(instance.definition)
         info = process.user_tasks.get(row.bpmn_id)
         targets = info.return_targets if info else ()
@@ -142,8 +142,8 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) 
         _run(instance, task, workflow)
         if to not in {t.task_spec.bpmn_id for t in ready_user_tasks(workflow)}:  # the diagram let it go on instead
             raise Conflict("the process does not route a return from this step", code="return_not_routed")
-        _advance(instance, workflow, process, actor, now, Change(task=row, return_to=to, reason=reason))
         milestones.after_return(instance, process.user_tasks[to].form)
+        _advance(instance, workflow, process, actor, now, Change(task=row, return_to=to, reason=reason), open_rows)
         audit.record(actor, "task.return", "human_task", row.id, household_id=row.household_id,
                      after={"step": row.bpmn_id, "to": to, "reason": reason}, at=now)
     return instance
@@ -161,17 +161,18 @@ def start_for_household(actor: Actor, household_id: int, *, now: datetime) -> Pr
     return instance
 
 
-def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance, dict[str, HumanTask]]:
+    """The step, its instance under lock, and the instance's open steps read after the lock."""
     row = task_for_action(actor.user, task_id)
     instance = store.lock(row.instance_id)
-    db.session.refresh(row)
-    if row.status != "ready":
+    open_rows = store.open_steps(instance.id)  # refreshes the row too, when it is still open
+    if open_rows.get(row.task_guid) is not row:
         raise Conflict("this step is no longer open", code="task_not_ready")
     if row.assignee_id is not None and row.assignee_id != actor.id:
         raise Conflict("this step is claimed by another user", code="claimed")
     if instance.status != "running":
         raise Conflict(f"the case is {instance.status}", code="instance_not_running")
-    return row, instance
+    return row, instance, open_rows
 
 
 def _spiff_task(workflow: BpmnWorkflow, row: HumanTask):
@@ -199,14 +200,41 @@ def _run(instance: ProcessInstance, task: Any, workflow: BpmnWorkflow) -> None:
         raise _EngineFailure(instance.id, str(exc)) from None
 
 
+@dataclass
+class _Steps:
+    """What bringing the step rows in line with the workflow did: the steps opened, the forms still open."""
+
+    created: list[HumanTask]
+    open_forms: set[str]
+
+
 def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedProcess, actor: Actor,
-             now: datetime, change: Change) -> set[str]:
+             now: datetime, change: Change, open_rows: dict[str, HumanTask] | None = None) -> set[str]:
     """Save the workflow, bring the HumanTask rows in line with its READY tasks; the open forms remain."""
+    steps = _sync_steps(instance, workflow, process, actor, now, change, open_rows)
+    _announce(instance, steps, actor, now)
+    return steps.open_forms
+
+
+def _sync_steps(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedProcess, actor: Actor,
+                now: datetime, change: Change, open_rows: dict[str, HumanTask] | None) -> _Steps:
+    """Save the workflow and open or cancel step rows to match its READY tasks (nothing written yet).
+
+    open_rows are the instance's open steps read under its lock (read here when not given); a step the
+    change completed is no longer among them. Reads here do not flush: _announce writes it all at once.
+    """
+    with db.session.no_autoflush:
+        return _sync_rows(instance, workflow, process, actor, now, change, open_rows)
+
+
+def _sync_rows(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedProcess, actor: Actor,
+               now: datetime, change: Change, open_rows: dict[str, HumanTask] | None) -> _Steps:
     store.save(instance, workflow, now)
     instance.last_progress_at = now
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_rows = {r.task_guid: r for r in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    if open_rows is None:
+        open_rows = store.open_steps(instance.id)
+    open_rows = {guid: r for guid, r in open_rows.items() if r.status == "ready"}
     for guid, row in open_rows.items():
         if guid not in ready:
             row.status = "cancelled"
@@ -234,22 +262,28 @@ def _advance(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedP
             row.assignee_id = _previous_assignee(instance.id, row.bpmn_id, row.role)
             row.claimed_at = now if row.assignee_id else None
         db.session.add(row)
-        created.append(row)
-    db.session.flush()
-    for row in created:
         detail = {"returned": True, "reason": row.return_reason} if row.returned else None
         history.record(instance.id, "created", actor=actor, at=now, task=row, detail=detail)
+        created.append(row)
+    if instance.status == "completed":
+        history.record(instance.id, "closed", actor=actor, at=now)
+    open_forms = {r.form_key for r in open_rows.values() if r.status == "ready"} | {r.form_key for r in created}
+    return _Steps(created, open_forms)
+
+
+def _announce(instance: ProcessInstance, steps: _Steps, actor: Actor, now: datetime) -> None:
+    """Write the changes (one flush: the instance, its steps and their events) and tell who needs to know."""
+    db.session.flush()
+    for row in steps.created:
         signals.task_created.send(row, now=now, returned=row.returned)
         if row.returned:
             signals.task_returned.send(row, actor=actor, reason=row.return_reason, returned_from=row.returned_from,
                                        now=now)
-    signing = [r for r in created if r.form_key == "sign"]
+    signing = [r for r in steps.created if r.form_key == "sign"]
     if signing:
         signals.agreement_ready.send(instance, tasks=signing, now=now)
     if instance.status == "completed":
-        history.record(instance.id, "closed", actor=actor, at=now)
         signals.instance_completed.send(instance, actor=actor, now=now)
-    return {r.form_key for r in open_rows.values() if r.status == "ready"} | {r.form_key for r in created}
 
 
 def _previous_assignee(instance_id: int, bpmn_id: str, role: str) -> int | None:

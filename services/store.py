@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import update
-from sqlalchemy.orm import undefer
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, undefer
 
 from app.extensions import db
-from app.models import ProcessInstance
+from app.models import HumanTask, ProcessInstance
 from services import definitions
 from services.engine import next_timer_at
 from services.errors import NotFound
@@ -22,20 +22,30 @@ def lock(instance_id: int) -> ProcessInstance:
     a no-op UPDATE takes the database's write lock first, so concurrent changes
     queue up behind each other instead of failing. The version column guards both.
     """
+    # the definition and the household come in the same statement: every change needs both
+    options = [undefer(ProcessInstance.state), joinedload(ProcessInstance.definition, innerjoin=True),
+               joinedload(ProcessInstance.household, innerjoin=True)]
     if is_sqlite():
         db.session.execute(
             update(ProcessInstance.__table__)
             .where(ProcessInstance.__table__.c.id == instance_id)
             .values(lock_version=ProcessInstance.__table__.c.lock_version)
         )
-        instance = db.session.get(ProcessInstance, instance_id, populate_existing=True,
-                                  options=[undefer(ProcessInstance.state)])
+        instance = db.session.get(ProcessInstance, instance_id, populate_existing=True, options=options)
     else:
         instance = db.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
-                                  populate_existing=True, options=[undefer(ProcessInstance.state)])
+                                  populate_existing=True, options=options)
     if instance is None:
         raise NotFound("process instance not found")
     return instance
+
+
+def open_steps(instance_id: int) -> dict[str, HumanTask]:
+    """The instance's open steps by task guid, read afresh (call it holding the instance's lock)."""
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                      HumanTask.status == "ready")
+                              .execution_options(populate_existing=True))
+    return {r.task_guid: r for r in rows}
 
 
 def load(instance: ProcessInstance) -> BpmnWorkflow:

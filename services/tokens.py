@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import ApiToken, User
 from services import audit
 from services.context import Actor
 from services.errors import NotFound, Unauthorized
-from services.tx import transaction
+from services.tx import commit, transaction
 
 TOUCH_EVERY = timedelta(minutes=5)  # last_used_at is refreshed at most this often (one write, not one per call)
 LISTED_AFTER_EXPIRY = timedelta(days=7)  # expired and revoked tokens stay listed this long
@@ -44,7 +46,9 @@ def token_for(raw: str, now: datetime, ip: str | None = None) -> ApiToken:
     """
     if not raw or len(raw) > 200:
         raise Unauthorized("invalid token")
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(raw)))
+    user = joinedload(ApiToken.user)  # token, user, roles and groups in one statement
+    token = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(raw))
+                               .options(user.joinedload(User.roles), user.joinedload(User.groups))).unique().first()
     if token is None:
         raise Unauthorized("invalid or expired token")
     refused = "revoked" if token.revoked_at is not None else "expired" if token.expires_at <= now else \
@@ -64,7 +68,8 @@ def _touch(token: ApiToken, now: datetime) -> None:
     try:
         db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
                            .execution_options(synchronize_session=False))
-        db.session.commit()
+        commit(keep_loaded=True)  # the token and its user stay loaded for the request
+        set_committed_value(token, "last_used_at", now)
     except OperationalError:
         db.session.rollback()
 

@@ -13,11 +13,15 @@ from services.errors import Conflict
 
 
 @contextmanager
-def transaction() -> Iterator[None]:
-    """Commit what the block did, or roll all of it back; a lost race is a Conflict."""
+def transaction(*, keep_loaded: bool = False) -> Iterator[None]:
+    """Commit what the block did, or roll all of it back; a lost race is a Conflict.
+
+    keep_loaded leaves the objects the block loaded as they were committed, so that answering with them
+    (the changed case, its steps) does not read each one back.
+    """
     try:
         yield
-        db.session.commit()
+        commit(keep_loaded=keep_loaded)
     except StaleDataError:
         db.session.rollback()
         raise Conflict("someone else changed this record at the same time; reload and try again",
@@ -33,6 +37,19 @@ def transaction() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def commit(*, keep_loaded: bool = False) -> None:
+    """Commit the session; keep_loaded skips expiring what it holds (its values are what was just written)."""
+    session = db.session()
+    if not keep_loaded or not session.expire_on_commit:
+        session.commit()
+        return
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def is_sqlite() -> bool:

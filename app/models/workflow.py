@@ -146,3 +146,4 @@ class TaskEvent(db.Model):
     detail: Mapped[dict | None] = mapped_column(JsonType)
 
     actor = relationship("User")
+    human_task = relationship("HumanTask")  # lets one flush write a new step and its events together

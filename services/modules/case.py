@@ -31,6 +31,7 @@ class Case:
 
     household: Household
     records: dict[str, ModuleRecord] = field(default_factory=dict)
+    policies: dict[str, Any] = field(default_factory=dict)  # policy versions read for it, by name
 
     def doc(self, module: str) -> dict[str, Any]:
         record = self.records.get(module)

@@ -30,7 +30,7 @@ def complete_module(actor: Actor, row: HumanTask, household: Household, form: St
         stored = {**form.schema().dump(values), "by": actor.username, "by_name": actor.user.display_name,
                   "at": now.replace(microsecond=0).isoformat() + "Z"}
         section = form.section.format(role=row.role)
-        write(actor, household, form.module, stored, now=now, section=section, task_id=row.id)
+        write(actor, household, form.module, stored, now=now, section=section, task_id=row.id, records=case.records)
         return stored
     if not isinstance(data, dict):
         raise InvalidInput("data must be an object", {"data": ["must be an object"]})
@@ -38,7 +38,7 @@ def complete_module(actor: Actor, row: HumanTask, household: Household, form: St
     values = _load(form, {**draft, **data}, partial=False)
     stored = _store(actor, case, form, values, now, row, final=True)
     stored = _finish(actor, case, form, values, stored, now)
-    write(actor, household, form.module, stored, now=now, task_id=row.id)
+    write(actor, household, form.module, stored, now=now, task_id=row.id, records=case.records)
     return stored
 
 

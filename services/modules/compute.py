@@ -57,10 +57,17 @@ def calculation_input(case: Case, values: dict[str, Any]) -> HouseholdInput:
                           swap_area=Decimal(str(swap_area)) if swap_area not in (None, "") else None)
 
 
+def _policy(case: Case, version: str) -> Any:
+    """A policy version by name (NotFound when unknown), read once per case."""
+    if version not in case.policies:
+        case.policies[version] = policies.get(version)
+    return case.policies[version]
+
+
 def calculation_result(case: Case, values: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The stored calculation: the accountant's choices, the items by the policy table, the total."""
     version = values.get("policy_version") or None
-    row = policies.get(version) if version else policies.current_version(policies.local_today(now))
+    row = _policy(case, version) if version else policies.current_version(policies.local_today(now))
     rules = row.rules if row is not None else policies.current_rules(policies.local_today(now))
     result = calculate(rules, calculation_input(case, values))
     with force_locale("zh"):  # the stored items are the agreement's lines: in Chinese, whoever computed them
@@ -123,7 +130,7 @@ def red_lines(case: Case, now: datetime) -> list[Check]:
             fresh=fresh["total"], stored=calc.get("total"))))
     except InvalidInput as exc:
         checks.append(Check("recomputed", False, exc.message))
-    row = policies.get(calc["policy_version"]) if calc.get("policy_version") else None
+    row = _policy(case, calc["policy_version"]) if calc.get("policy_version") else None
     bounds = (row.rules if row else {}).get("bounds") or {}
     total = Decimal(str(calc.get("total", "0")))
     limit = Decimal(str(bounds.get("max_total_per_household") or "0"))

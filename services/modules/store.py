@@ -30,9 +30,13 @@ def all_records(household_id: int) -> dict[str, ModuleRecord]:
 
 
 def write(actor: Actor, household: Household, module: str, values: dict[str, Any], *, now: datetime,
-          section: str | None = None, task_id: int | None = None) -> ModuleRecord:
-    """Merge values into a module (at a dotted section, if given), as a new version with a revision."""
-    record = get_record(household.id, module)
+          section: str | None = None, task_id: int | None = None,
+          records: dict[str, ModuleRecord] | None = None) -> ModuleRecord:
+    """Merge values into a module (at a dotted section, if given), as a new version with a revision.
+
+    records are the household's records read in this transaction, when the caller has them.
+    """
+    record = records.get(module) if records is not None else get_record(household.id, module)
     if record is None:
         record = ModuleRecord(household_id=household.id, module=module, data={}, version=0)
         db.session.add(record)
@@ -47,7 +51,8 @@ def write(actor: Actor, household: Household, module: str, values: dict[str, Any
     record.version = (record.version or 0) + 1
     record.updated_at = now
     record.updated_by_id = actor.id
-    db.session.flush()
+    if record.id is None:
+        db.session.flush()  # a new record: its id names the revision
     db.session.add(ModuleRevision(record_id=record.id, version=record.version, data=data, changed_at=now,
                                   changed_by_id=actor.id, task_id=task_id))
     audit.record(actor, f"module.{module}.write", "module", record.id, before=before or None, after=data,
