@@ -3,15 +3,18 @@
 Rows are claimed with FOR UPDATE SKIP LOCKED (on SQLite the write lock is
 taken first), so any number of workers can run at once; each notice has a
 unique key (task, level, recipient) and is inserted with ON CONFLICT DO
-NOTHING, so it is written exactly once whatever happens.
+NOTHING, so it is written exactly once whatever happens. A batch is read as
+plain rows and written back with one UPDATE sent for all of them: a catch-up
+pass over thousands of overdue steps stays in seconds.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text, update
 
 from app.extensions import db
 from app.models import Household, HumanTask, Role, User, WorkGroup
@@ -60,20 +63,42 @@ class _Recipients:
         return self.supervisors
 
 
-def _reminder_at(row: HumanTask, times: EscalationTimes) -> datetime:
+@dataclass
+class Step:
+    """What escalation reads of an open step and its household, and the two columns it moves on."""
+
+    id: int
+    instance_id: int
+    project_id: int
+    role: str
+    name: str
+    assignee_id: int | None
+    created_at: datetime
+    due_at: datetime | None
+    escalation_level: int
+    household_code: str
+    work_group_id: int | None
+    next_escalation_at: datetime | None = None
+
+
+_STEP_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.project_id, HumanTask.role, HumanTask.name,
+                 HumanTask.assignee_id, HumanTask.created_at, HumanTask.due_at, HumanTask.escalation_level,
+                 Household.code, Household.work_group_id)
+
+
+def _reminder_at(row: Step, times: EscalationTimes) -> datetime:
     lead = min(times.reminder_lead, (row.due_at - row.created_at) / 2)
     return row.due_at - lead
 
 
-def _advance(row: HumanTask, household: Household, now: datetime, times: EscalationTimes,
-             who: _Recipients) -> list[dict]:
+def _advance(row: Step, now: datetime, times: EscalationTimes, who: _Recipients) -> list[dict]:
     """Move one step's escalation as far as now allows; return the notices to write."""
     notices: list[dict] = []
     if row.due_at is None:
         row.next_escalation_at = None
         return notices
     holders = {row.assignee_id} if row.assignee_id else who.pool(row.role, row.project_id)
-    params = {"household": household.code, "step": row.name,
+    params = {"household": row.household_code, "step": row.name,
               "due": row.due_at.replace(microsecond=0).isoformat() + "Z"}
     if row.escalation_level == 0:
         reminder_at = _reminder_at(row, times)
@@ -87,7 +112,7 @@ def _advance(row: HumanTask, household: Household, now: datetime, times: Escalat
         if now < row.due_at:
             row.next_escalation_at = row.due_at
             return notices
-        leaders = who.group_leaders(row.project_id, household.work_group_id)
+        leaders = who.group_leaders(row.project_id, row.work_group_id)
         notices += _notices(row, OVERDUE, "overdue", holders | leaders, params, now)
         row.escalation_level = OVERDUE
     if row.escalation_level == OVERDUE:
@@ -101,7 +126,7 @@ def _advance(row: HumanTask, household: Household, now: datetime, times: Escalat
     return notices
 
 
-def _notices(row: HumanTask, level: int, kind: str, user_ids: Iterable[int], params: dict,
+def _notices(row: Step, level: int, kind: str, user_ids: Iterable[int], params: dict,
              now: datetime) -> list[dict]:
     signals.task_escalated.send(row, level=level, now=now)
     return [{"user_id": uid, "kind": kind, "params": params, "task_id": row.id, "instance_id": row.instance_id,
@@ -115,17 +140,39 @@ def run(now: datetime, times: EscalationTimes = EscalationTimes(), batch: int = 
     while True:
         with transaction():
             take_write_lock()
-            rows = db.session.execute(
-                select(HumanTask, Household)
+            rows = [Step(*values) for values in db.session.execute(
+                select(*_STEP_COLUMNS)
                 .join(Household, Household.id == HumanTask.household_id)
                 .where(HumanTask.status == "ready", HumanTask.next_escalation_at <= now)
                 .order_by(HumanTask.next_escalation_at, HumanTask.id)
                 .limit(batch)
                 .with_for_update(skip_locked=True, of=HumanTask)
-            ).all()
+            )]
             notices: list[dict] = []
-            for row, household in rows:
-                notices += _advance(row, household, now, times, who)
+            for row in rows:
+                notices += _advance(row, now, times, who)
+            _write_back(rows)
             written += notifications.insert_unique(notices)
         if len(rows) < batch:
             return written
+
+
+def _write_back(rows: list[Step]) -> None:
+    """Store each step's new escalation level and next time: one UPDATE, sent for all rows at once."""
+    if not rows:
+        return
+    values = [{"step_id": r.id, "level": r.escalation_level, "next_at": r.next_escalation_at} for r in rows]
+    if db.session.get_bind().dialect.name == "postgresql":
+        payload = [{**v, "next_at": v["next_at"].isoformat() if v["next_at"] else None} for v in values]
+        db.session.execute(_UPDATE_POSTGRESQL, {"rows": json.dumps(payload)})
+        return
+    table = HumanTask.__table__
+    statement = (update(table).where(table.c.id == bindparam("step_id"))
+                 .values(escalation_level=bindparam("level"), next_escalation_at=bindparam("next_at")))
+    db.session.connection().execute(statement, values)
+
+
+_UPDATE_POSTGRESQL = text(
+    "UPDATE human_tasks SET escalation_level = r.level, next_escalation_at = r.next_at "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(step_id integer, level integer, next_at timestamp) "
+    "WHERE human_tasks.id = r.step_id")

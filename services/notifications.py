@@ -1,18 +1,20 @@
 """Notifications: receivers of the pipeline's signals write them; users read them in-app."""
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import Household, HumanTask, Notification, ProcessInstance, User
 from services import signals
-from services.access import user_ids_with_role
+from services.access import addressable_with_role
 from services.context import Actor
 from services.errors import NotFound
 from services.forms import get_form
@@ -50,30 +52,36 @@ def _local(stamp: str | None) -> str:
     """A stored UTC stamp in the display time zone (Asia/Shanghai unless configured otherwise)."""
     if not stamp:
         return ""
-    from flask_babel import format_datetime
-
-    moment = datetime.fromisoformat(stamp.rstrip("Z"))
-    return format_datetime(moment, "yyyy-MM-dd HH:mm")
+    moment = datetime.fromisoformat(stamp.rstrip("Z")).replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
 
 
 def notify(user_ids: set[int], kind: str, params: dict[str, Any], *, now: datetime,
-           task_id: int | None = None, instance_id: int | None = None) -> int:
-    """Write one notification for each user; returns how many were written."""
+           task_id: int | None = None, instance_id: int | None = None,
+           addressable: dict[int, bool] | None = None) -> int:
+    """Write one notification for each user; returns how many were written.
+
+    addressable tells, for users already looked up, whether they have an e-mail address.
+    """
     return insert_unique([{"user_id": uid, "kind": kind, "params": params, "task_id": task_id,
                            "instance_id": instance_id, "created_at": now, "dedupe_key": None}
-                          for uid in sorted(user_ids)])
+                          for uid in sorted(user_ids)], addressable=addressable)
 
 
-def insert_unique(rows: list[dict[str, Any]]) -> int:
+def insert_unique(rows: list[dict[str, Any]], *, addressable: dict[int, bool] | None = None) -> int:
     """Insert notifications in one statement; a row whose dedupe_key exists already is skipped.
 
     Each row gets its message in the default language and an e-mail copy pending
-    when its recipient has an address.
+    when its recipient has an address (looked up for those addressable does not cover).
     """
     if not rows:
         return 0
-    emails = set(db.session.scalars(select(User.id).where(
-        User.id.in_({r["user_id"] for r in rows}), User.email.is_not(None), User.email != "")))
+    known = addressable or {}
+    emails = {uid for uid, has in known.items() if has}
+    unknown = {r["user_id"] for r in rows} - set(known)
+    if unknown:
+        emails |= set(db.session.scalars(select(User.id).where(
+            User.id.in_(unknown), User.email.is_not(None), User.email != "")))
     texts: dict[tuple[str, int], str] = {}  # the recipients of one notice share its params: render it once
     with force_locale("zh"):
         for row in rows:
@@ -82,19 +90,39 @@ def insert_unique(rows: list[dict[str, Any]]) -> int:
                 texts[key] = render(row["kind"], row["params"])
             row["message"] = texts[key]
             row["email_status"] = "pending" if row["user_id"] in emails else None
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    # one statement sent as an executemany (batched by SQLAlchemy), not one multi-VALUES statement compiled
-    # afresh for every batch; RETURNING counts the rows written (a known dedupe_key writes none)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _insert_postgresql(rows)
+    # RETURNING counts the rows written (a known dedupe_key writes none)
     table = Notification.__table__
-    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
     return len(db.session.execute(statement, rows).all())
+
+
+_COLUMNS = ("user_id", "kind", "message", "params", "task_id", "instance_id", "dedupe_key", "created_at",
+            "email_status")
+# all rows as one JSON parameter: a statement of fixed text that PostgreSQL plans once, however many rows
+# (thousands of bound values would make a long statement text for the driver to build and parse each time)
+_INSERT_POSTGRESQL = text(
+    "INSERT INTO notifications (user_id, kind, message, params, task_id, instance_id, dedupe_key, created_at, "
+    "email_status) SELECT user_id, kind, message, params, task_id, instance_id, dedupe_key, created_at, "
+    "email_status "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(user_id integer, kind varchar, message text, "
+    "params jsonb, task_id integer, instance_id integer, dedupe_key varchar, created_at timestamp, "
+    "email_status varchar) ON CONFLICT (dedupe_key) DO NOTHING")
+
+
+def _insert_postgresql(rows: list[dict[str, Any]]) -> int:
+    """The rows in one INSERT … SELECT over a JSON array; how many were written."""
+    payload = [{**{k: row.get(k) for k in _COLUMNS}, "created_at": row["created_at"].isoformat()} for row in rows]
+    result = db.session.execute(_INSERT_POSTGRESQL, {"rows": json.dumps(payload, ensure_ascii=False)})
+    return result.rowcount
 
 
 def _on_returned(row: HumanTask, *, actor: Actor, reason: str | None, returned_from: str | None,
                  now: datetime, **_: Any) -> None:
     household = db.session.get(Household, row.household_id)
-    recipients = user_ids_with_role(row.role, row.project_id)
+    members = addressable_with_role(row.role, row.project_id)
+    recipients = set(members)
     if row.assignee_id:
         recipients.add(row.assignee_id)
     if actor.id is not None:
@@ -102,15 +130,15 @@ def _on_returned(row: HumanTask, *, actor: Actor, reason: str | None, returned_f
     notify(recipients, "returned",
            {"household": household.code, "step": row.name, "actor": actor.user.display_name if actor.user else "",
             "source": returned_from or "", "reason": reason or ""},
-           now=now, task_id=row.id, instance_id=row.instance_id)
+           now=now, task_id=row.id, instance_id=row.instance_id, addressable=members)
 
 
 def _on_agreement_ready(instance: ProcessInstance, *, tasks: list[HumanTask], now: datetime, **_: Any) -> None:
     household = db.session.get(Household, instance.household_id)
     for row in tasks:
-        recipients = user_ids_with_role(row.role, row.project_id)
-        notify(recipients, "sign", {"household": household.code, "step": row.name}, now=now,
-               task_id=row.id, instance_id=instance.id)
+        members = addressable_with_role(row.role, row.project_id)
+        notify(set(members), "sign", {"household": household.code, "step": row.name}, now=now,
+               task_id=row.id, instance_id=instance.id, addressable=members)
 
 
 def _on_created(row: HumanTask, *, now: datetime, returned: bool = False, **_: Any) -> None:
@@ -119,8 +147,9 @@ def _on_created(row: HumanTask, *, now: datetime, returned: bool = False, **_: A
     if returned or form is None or not form.reviewing or row.form_key == "sign":
         return
     household = db.session.get(Household, row.household_id)
-    notify(user_ids_with_role(row.role, row.project_id), "audit",
-           {"household": household.code, "step": row.name}, now=now, task_id=row.id, instance_id=row.instance_id)
+    members = addressable_with_role(row.role, row.project_id)
+    notify(set(members), "audit", {"household": household.code, "step": row.name}, now=now, task_id=row.id,
+           instance_id=row.instance_id, addressable=members)
 
 
 def connect_receivers() -> None:

@@ -13,5 +13,5 @@ task_returned = _signals.signal("task-returned")
 agreement_ready = _signals.signal("agreement-ready")
 #: sender: the ProcessInstance; kwargs: actor, now
 instance_completed = _signals.signal("instance-completed")
-#: sender: the HumanTask; kwargs: level, now
+#: sender: the step (services.escalation.Step: id, instance_id, role, …); kwargs: level, now
 task_escalated = _signals.signal("task-escalated")
