@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
@@ -10,13 +10,16 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import case, func, literal_column, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import Household, HumanTask, ProcessInstance, Project, TaskEvent, WorkGroup
+from app.models import CompletionDay, Household, HumanTask, ProcessInstance, Project, TaskEvent, WorkGroup
 from services import deadlines, supervision
 from services.access import project_ids, require_role, restrict_to_projects
 from services.context import Actor
 from services.tasks import IS_OPEN
+from services.tx import transaction
 
 REPORT_ROLES = ("supervisor", "admin", "group_leader", "reviewer")
 
@@ -112,21 +115,72 @@ def trend(actor: Actor, project_id: int | None, now: datetime, days: int = 30) -
     signed_day = func.date(ProcessInstance.signed_at)
     signed = select(signed_day, func.count()).where(ProcessInstance.signed_at >= since).group_by(signed_day)
     signed = restrict_to_projects(signed, ProcessInstance.project_id, actor.user)
-    done_day = func.date(TaskEvent.at)
-    # 'completed' written into the statement: the partial index of completions (migration 0007) covers it
-    done = (select(done_day, func.count())
-            .where(TaskEvent.action == literal_column("'completed'"), TaskEvent.at >= since).group_by(done_day))
-    if project_id or project_ids(actor.user) is not None:  # the instance is joined only to restrict by project
-        done = restrict_to_projects(done.join(ProcessInstance, ProcessInstance.id == TaskEvent.instance_id),
-                                    ProcessInstance.project_id, actor.user)
     if project_id:
         signed = signed.where(ProcessInstance.project_id == project_id)
-        done = done.where(ProcessInstance.project_id == project_id)
     signed_by_day = {str(d): n for d, n in db.session.execute(signed).all()}
-    done_by_day = {str(d): n for d, n in db.session.execute(done).all()}
+    done_by_day = _completed_by_day(actor, project_id, since.date(), now)
     labels = [(since + timedelta(days=i)).date().isoformat() for i in range(days)]
     return {"days": labels, "signed": [signed_by_day.get(d, 0) for d in labels],
             "completed_steps": [done_by_day.get(d, 0) for d in labels]}
+
+
+def _completed_by_day(actor: Actor, project_id: int | None, first: date, now: datetime) -> dict[str, int]:
+    """Steps completed per day from the first day to now: closed days from their counts (made once), today live."""
+    today = now.date()
+    _count_closed_days(first, today)
+    counted = select(CompletionDay.day, func.sum(CompletionDay.completed)).where(
+        CompletionDay.day >= first, CompletionDay.day < today, CompletionDay.project_id != 0)
+    counted = restrict_to_projects(counted, CompletionDay.project_id, actor.user)
+    if project_id:
+        counted = counted.where(CompletionDay.project_id == project_id)
+    by_day = {str(d): int(n) for d, n in db.session.execute(counted.group_by(CompletionDay.day)).all()}
+    live = _completions(datetime.combine(today, time.min))
+    if project_id or project_ids(actor.user) is not None:
+        live = restrict_to_projects(live, ProcessInstance.project_id, actor.user)
+    if project_id:
+        live = live.where(ProcessInstance.project_id == project_id)
+    live_today = sum(n for _, _, n in db.session.execute(live).all())
+    if live_today:
+        by_day[today.isoformat()] = live_today
+    return by_day
+
+
+def _completions(start: datetime, end: datetime | None = None):
+    """Completed steps per day and project from a moment (UTC), until another if given."""
+    done_day = func.date(TaskEvent.at)
+    # 'completed' written into the statement: the partial index of completions (migration 0007) covers it
+    return (select(done_day, ProcessInstance.project_id, func.count())
+            .join(ProcessInstance, ProcessInstance.id == TaskEvent.instance_id)
+            .where(TaskEvent.action == literal_column("'completed'"), TaskEvent.at >= start,
+                   *([TaskEvent.at < end] if end else []))
+            .group_by(done_day, ProcessInstance.project_id))
+
+
+def _count_closed_days(first: date, today: date) -> None:
+    """Count the completions of each closed day in the range that has not been counted yet (stored once).
+
+    A closed day no longer changes: completions are written at the moment they happen. Day 0 of a project
+    column (project_id 0) marks a day as counted, so a day without completions is not counted again.
+    """
+    days = {first + timedelta(days=i) for i in range((today - first).days)}
+    if not days:
+        return
+    done = set(db.session.scalars(select(CompletionDay.day).where(
+        CompletionDay.project_id == 0, CompletionDay.day >= first, CompletionDay.day < today)))
+    missing = sorted(days - done)
+    if not missing:
+        return
+    start = datetime.combine(missing[0], time.min)
+    rows: list[dict[str, Any]] = [{"day": day, "project_id": 0, "completed": 0} for day in missing]
+    totals = {row["day"]: row for row in rows}
+    for day, project, count in db.session.execute(_completions(start, datetime.combine(today, time.min))):
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        if day in totals:
+            rows.append({"day": day, "project_id": project, "completed": count})
+            totals[day]["completed"] += count
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    with transaction():  # another request counting the same day at once writes nothing twice
+        db.session.execute(insert(CompletionDay).on_conflict_do_nothing(), rows)
 
 
 def progress_dict(report: ProjectProgress, role_names: dict[str, str] | None = None) -> dict[str, Any]:

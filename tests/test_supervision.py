@@ -6,13 +6,13 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.extensions import db
-from app.models import HumanTask, Notification, ProcessInstance, TaskEvent, utcnow
+from app.models import CompletionDay, HumanTask, Notification, ProcessInstance, TaskEvent, utcnow
 from services import reports, supervision
 from services.errors import Forbidden, InvalidInput
-from tests.factories import PASSWORD, new_household
+from tests.factories import PASSWORD, complete_open_step, new_household
 
 
 def open_row(instance_id: int, bpmn_id: str) -> HumanTask:
@@ -198,3 +198,41 @@ def test_the_seed_leaves_reminders_of_every_kind(ctx):
     assert {"survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review", "agreement_draft",
             "sign_handler", "payment", "archive"} <= steps
     assert db.session.scalar(select(ProcessInstance).where(ProcessInstance.status == "completed")) is not None
+
+
+def test_trend_counts_each_closed_day_once_and_today_live(world):
+    """Completions of past days come from their stored counts (made on the first report), today's live."""
+    now = utcnow()
+    three_days_ago = now - timedelta(days=3)
+    _, mine = new_household(world, "T-MINE", now=three_days_ago)
+    complete_open_step(world, open_row(mine.id, "survey"), now=three_days_ago)
+    db.session.add(TaskEvent(instance_id=mine.id, at=three_days_ago, action="completed", bpmn_id="survey"))
+    db.session.commit()
+    index = -4  # the day three days ago among the last 30
+
+    trend = reports.trend(world.actor("supervisor"), None, now)
+    assert trend["completed_steps"][index] == 2 and trend["completed_steps"][-1] == 0
+    stored = {(d.day, d.project_id): d.completed for d in db.session.scalars(select(CompletionDay))}
+    day = three_days_ago.date()
+    assert stored[(day, world.project.id)] == 2 and stored[(day, 0)] == 2
+    assert len([k for k in stored if k[1] == 0]) == 29  # every closed day of the range is marked counted
+    assert reports.trend(world.actor("supervisor"), world.project.id, now)["completed_steps"][index] == 2
+    assert reports.trend(world.actor("supervisor"), world.other_project.id, now)["completed_steps"][index] == 0
+
+    # counted once: the second report reads the stored counts without recounting the day
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        again = reports.trend(world.actor("supervisor"), None, now)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert again == trend
+    assert not any("INSERT" in s for s in statements)
+
+    # today is live: a completion now shows at once
+    complete_open_step(world, open_row(mine.id, "appraisal"), now=utcnow())
+    assert reports.trend(world.actor("supervisor"), None, utcnow())["completed_steps"][-1] == 1

@@ -23,7 +23,7 @@ from app.models.identity import (
 )
 from app.models.notification import Notification
 from app.models.policy import PolicyVersion
-from app.models.supervision import StepDeadline
+from app.models.supervision import CompletionDay, StepDeadline
 from app.models.types import utcnow
 from app.models.workflow import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 
@@ -33,6 +33,7 @@ __all__ = [
     "AncillaryItem",
     "Attachment",
     "Building",
+    "CompletionDay",
     "BusinessDetail",
     "Payment",
     "Person",
