@@ -1,5 +1,6 @@
 """Query discipline: the inbox (page and API), the case page and the supervisor's pages issue the same number
-of SQL statements whatever the number of households — no statement per row, per assignee or per event."""
+of SQL statements whatever the number of households — no statement per row, per assignee or per event; and
+completing a step stays within a fixed number of statements."""
 from __future__ import annotations
 
 import random
@@ -119,3 +120,30 @@ def test_pages_issue_as_many_statements_for_50_households_as_for_5(ctx, world):
     example = next(iter(grown), None)
     assert not grown, (f"statements per request changed with the data (5 → 50 households): {grown}; "
                        f"{example} with 50:\n" + "\n".join(s[:150] for s in large.get(example, [])))
+
+
+# what completing a step may cost: the token, the step, the instance under its lock with definition and
+# household, its open steps, the household's records and rows the form reads, the module record and its
+# revision, one flush for the instance, the steps and their events, the next step's deadline, notices, the
+# audit chain (lock, last hash, rows) and the answer (open steps, history)
+COMPLETION_LIMIT = 20
+
+
+def test_completing_a_step_issues_a_bounded_number_of_statements(ctx, world):
+    household, instance = factories.new_household(world, code="C-001")
+    survey = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                       HumanTask.status == "ready"))
+    factories.complete_open_step(world, survey)
+    visitor = Visitor(ctx, "appraiser")
+    step = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                     HumanTask.bpmn_id == "appraisal", HumanTask.status == "ready"))
+    factories.before_step(world.users["appraiser"], "appraisal", household.id)
+    data = factories.step_data("appraisal", household.id)
+    step_id = step.id
+    db.session.remove()
+    with ctx.app_context(), counting() as seen:
+        response = visitor.page.post(f"/api/v1/tasks/{step_id}/complete", json={"data": data},
+                                     headers={"Authorization": f"Bearer {visitor.token}"})
+    assert response.status_code == 200, response.get_json()
+    assert [t["bpmn_id"] for t in response.get_json()["instance"]["current_tasks"]] == ["rights"]
+    assert len(seen) <= COMPLETION_LIMIT, "\n".join(s[:120] for s in seen)
