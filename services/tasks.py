@@ -92,9 +92,13 @@ def assignee_only():
     return joinedload(HumanTask.assignee).options(lazyload(User.roles), lazyload(User.groups))
 
 
-def list_tasks(user: User, query: TaskQuery, now: datetime) -> tuple[list[HumanTask], int]:
-    """One page of the user's open steps, the most urgent first, and the total count."""
-    total = db.session.scalar(select(func.count()).select_from(_inbox_base(user, now, query).subquery()))
+def list_tasks(user: User, query: TaskQuery, now: datetime, *, known_total: int | None = None,
+               ) -> tuple[list[HumanTask], int]:
+    """One page of the user's open steps, the most urgent first, and the total count.
+
+    The count is not queried when known_total gives it (see total_from_counts) or when the page is the last
+    one (fewer rows than a page: the total is the rows before it and on it).
+    """
     stmt = (
         _inbox_base(user, now, query, with_household=True)
         .options(contains_eager(HumanTask.household), assignee_only())
@@ -103,7 +107,31 @@ def list_tasks(user: User, query: TaskQuery, now: datetime) -> tuple[list[HumanT
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     )
-    return list(db.session.scalars(stmt).unique()), int(total or 0)
+    rows = list(db.session.scalars(stmt).unique())
+    if known_total is not None:
+        return rows, known_total
+    before = (query.page - 1) * query.per_page
+    if len(rows) < query.per_page and (rows or not before):
+        return rows, before + len(rows)
+    total = db.session.scalar(select(func.count()).select_from(_inbox_base(user, now, query).subquery()))
+    return rows, int(total or 0)
+
+
+def total_from_counts(query: TaskQuery, counts: dict[str, Any]) -> int | None:
+    """How many steps the query lists, when one of the inbox's badge counts (inbox_counts) is exactly that."""
+    given = {name for name in ("role", "project_id", "instance_id", "assigned", "overdue", "returned", "q")
+             if getattr(query, name) is not None}
+    if not given:
+        return counts["total"]
+    if given == {"overdue"} and query.overdue is True:
+        return counts["overdue"]
+    if given == {"returned"} and query.returned is True:
+        return counts["returned"]
+    if given == {"assigned"} and query.assigned == "me":
+        return counts["mine"]
+    if given == {"role"}:
+        return counts["by_role"].get(query.role, 0)
+    return None
 
 
 def inbox_counts(user: User, now: datetime, due_soon: timedelta) -> dict[str, Any]:

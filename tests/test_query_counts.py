@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import Household, HumanTask, User, WorkGroup, utcnow
@@ -147,3 +147,33 @@ def test_completing_a_step_issues_a_bounded_number_of_statements(ctx, world):
     assert response.status_code == 200, response.get_json()
     assert [t["bpmn_id"] for t in response.get_json()["instance"]["current_tasks"]] == ["rights"]
     assert len(seen) <= COMPLETION_LIMIT, "\n".join(s[:120] for s in seen)
+
+
+def _counted(user: User, query: tasks.TaskQuery, now) -> int:
+    stmt = tasks._inbox_base(user, now, query).subquery()
+    return db.session.scalar(select(func.count()).select_from(stmt))
+
+
+def test_inbox_totals_without_a_count_query_are_the_counted_ones(ctx, world):
+    """The total is taken from the badge counts or the last page when they tell it; it is always the count."""
+    claimants = _claimants(world)
+    _grow(world, claimants, 0, 12)
+    now = utcnow()
+    steps = list(db.session.scalars(select(HumanTask).where(HumanTask.status == "ready").order_by(HumanTask.id)))
+    steps[0].returned = True
+    steps[1].due_at = now - timedelta(hours=1)
+    db.session.commit()
+    queries = [tasks.TaskQuery(per_page=per_page, page=page, **filters)
+               for filters in ({}, {"overdue": True}, {"overdue": False}, {"returned": True}, {"returned": False},
+                               {"assigned": "me"}, {"assigned": "unassigned"}, {"role": "surveyor"},
+                               {"role": "appraiser"}, {"project_id": world.project.id}, {"q": "Q-00"},
+                               {"overdue": True, "assigned": "me"}, {"role": "surveyor", "returned": True})
+               for per_page, page in ((50, 1), (3, 1), (3, 2), (3, 9))]
+    for user in (claimants[0], world.users["surveyor"], world.users["appraiser"], world.users["supervisor"]):
+        counts = tasks.inbox_counts(user, now, timedelta(hours=24))
+        for query in queries:
+            expected = _counted(user, query, now)
+            known = tasks.total_from_counts(query, counts)
+            rows, total = tasks.list_tasks(user, query, now, known_total=known)
+            assert total == expected, (user.username, query, known)
+            assert len(rows) == max(0, min(query.per_page, expected - (query.page - 1) * query.per_page))

@@ -36,8 +36,8 @@ def index():
         per_page=50,
     )
     now = utcnow()
-    rows, total = tasks.list_tasks(current_user, query, now)
     counts = tasks.inbox_counts(current_user, now, _due_soon())
+    rows, total = tasks.list_tasks(current_user, query, now, known_total=tasks.total_from_counts(query, counts))
     return render_template("inbox/index.html", rows=rows, total=total, query=query, counts=counts, now=now,
                            due_soon=_due_soon(), urgency=tasks.urgency,
                            projects=access.visible_projects(current_user))
