@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Household, HumanTask, Role, User, WorkGroup
 from services import notifications, signals
 from services.access import user_ids_with_role
-from services.tx import take_write_lock, transaction
+from services.tx import is_sqlite, take_write_lock, transaction
 
 REMINDER, OVERDUE, SUPERVISOR = 1, 2, 3
 
@@ -162,7 +162,7 @@ def _write_back(rows: list[Step]) -> None:
     if not rows:
         return
     values = [{"step_id": r.id, "level": r.escalation_level, "next_at": r.next_escalation_at} for r in rows]
-    if db.session.get_bind().dialect.name == "postgresql":
+    if not is_sqlite():
         payload = [{**v, "next_at": v["next_at"].isoformat() if v["next_at"] else None} for v in values]
         db.session.execute(_UPDATE_POSTGRESQL, {"rows": json.dumps(payload)})
         return

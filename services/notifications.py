@@ -18,7 +18,7 @@ from services.access import addressable_with_role
 from services.context import Actor
 from services.errors import NotFound
 from services.forms import get_form
-from services.tx import transaction
+from services.tx import is_sqlite, transaction
 
 
 def render(kind: str, params: dict[str, Any] | None) -> str:
@@ -90,7 +90,7 @@ def insert_unique(rows: list[dict[str, Any]], *, addressable: dict[int, bool] | 
                 texts[key] = render(row["kind"], row["params"])
             row["message"] = texts[key]
             row["email_status"] = "pending" if row["user_id"] in emails else None
-    if db.session.get_bind().dialect.name == "postgresql":
+    if not is_sqlite():
         return _insert_postgresql(rows)
     # RETURNING counts the rows written (a known dedupe_key writes none)
     table = Notification.__table__

@@ -19,7 +19,7 @@ from services import deadlines, supervision
 from services.access import project_ids, require_role, restrict_to_projects
 from services.context import Actor
 from services.tasks import IS_OPEN
-from services.tx import transaction
+from services.tx import is_sqlite, transaction
 
 REPORT_ROLES = ("supervisor", "admin", "group_leader", "reviewer")
 
@@ -178,7 +178,7 @@ def _count_closed_days(first: date, today: date) -> None:
         if day in totals:
             rows.append({"day": day, "project_id": project, "completed": count})
             totals[day]["completed"] += count
-    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = sqlite_insert if is_sqlite() else postgresql_insert
     with transaction():  # another request counting the same day at once writes nothing twice
         db.session.execute(insert(CompletionDay).on_conflict_do_nothing(), rows)
 

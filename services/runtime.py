@@ -224,50 +224,45 @@ def _sync_steps(instance: ProcessInstance, workflow: BpmnWorkflow, process: Pars
     change completed is no longer among them. Reads here do not flush: _announce writes it all at once.
     """
     with db.session.no_autoflush:
-        return _sync_rows(instance, workflow, process, actor, now, change, open_rows)
-
-
-def _sync_rows(instance: ProcessInstance, workflow: BpmnWorkflow, process: ParsedProcess, actor: Actor,
-               now: datetime, change: Change, open_rows: dict[str, HumanTask] | None) -> _Steps:
-    store.save(instance, workflow, now)
-    instance.last_progress_at = now
-    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    if open_rows is None:
-        open_rows = store.open_steps(instance.id)
-    open_rows = {guid: r for guid, r in open_rows.items() if r.status == "ready"}
-    for guid, row in open_rows.items():
-        if guid not in ready:
-            row.status = "cancelled"
-            row.completed_at = now
-            row.next_escalation_at = None
-            history.record(instance.id, "cancelled", actor=actor, at=now, task=row)
-    created = []
-    for guid, task in ready.items():
-        if guid in open_rows:
-            continue
-        info = process.user_tasks.get(task.task_spec.bpmn_id)
-        row = HumanTask(
-            instance_id=instance.id, project_id=instance.project_id, household_id=instance.household_id,
-            task_guid=guid, bpmn_id=task.task_spec.bpmn_id,
-            name=(info.name if info else task.task_spec.bpmn_id)[:128],
-            role=(info.role if info and info.role else "admin"), form_key=(info.form if info else "") or "",
-            status="ready", created_at=now, due_at=due_at(info, instance.project_id, now),
-        )
-        row.next_escalation_at = now if row.due_at else None  # the worker schedules its reminders
-        if change.return_to and change.return_to == row.bpmn_id:
-            row.returned = True
-            row.return_reason = change.reason
-            row.returned_from = change.task.name if change.task else None
-            row.returned_by_id = actor.id
-            row.assignee_id = _previous_assignee(instance.id, row.bpmn_id, row.role)
-            row.claimed_at = now if row.assignee_id else None
-        db.session.add(row)
-        detail = {"returned": True, "reason": row.return_reason} if row.returned else None
-        history.record(instance.id, "created", actor=actor, at=now, task=row, detail=detail)
-        created.append(row)
-    if instance.status == "completed":
-        history.record(instance.id, "closed", actor=actor, at=now)
-    open_forms = {r.form_key for r in open_rows.values() if r.status == "ready"} | {r.form_key for r in created}
+        store.save(instance, workflow, now)
+        instance.last_progress_at = now
+        ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+        if open_rows is None:
+            open_rows = store.open_steps(instance.id)
+        open_rows = {guid: r for guid, r in open_rows.items() if r.status == "ready"}
+        for guid, row in open_rows.items():
+            if guid not in ready:
+                row.status = "cancelled"
+                row.completed_at = now
+                row.next_escalation_at = None
+                history.record(instance.id, "cancelled", actor=actor, at=now, task=row)
+        created = []
+        for guid, task in ready.items():
+            if guid in open_rows:
+                continue
+            info = process.user_tasks.get(task.task_spec.bpmn_id)
+            row = HumanTask(
+                instance_id=instance.id, project_id=instance.project_id, household_id=instance.household_id,
+                task_guid=guid, bpmn_id=task.task_spec.bpmn_id,
+                name=(info.name if info else task.task_spec.bpmn_id)[:128],
+                role=(info.role if info and info.role else "admin"), form_key=(info.form if info else "") or "",
+                status="ready", created_at=now, due_at=due_at(info, instance.project_id, now),
+            )
+            row.next_escalation_at = now if row.due_at else None  # the worker schedules its reminders
+            if change.return_to and change.return_to == row.bpmn_id:
+                row.returned = True
+                row.return_reason = change.reason
+                row.returned_from = change.task.name if change.task else None
+                row.returned_by_id = actor.id
+                row.assignee_id = _previous_assignee(instance.id, row.bpmn_id, row.role)
+                row.claimed_at = now if row.assignee_id else None
+            db.session.add(row)
+            detail = {"returned": True, "reason": row.return_reason} if row.returned else None
+            history.record(instance.id, "created", actor=actor, at=now, task=row, detail=detail)
+            created.append(row)
+        if instance.status == "completed":
+            history.record(instance.id, "closed", actor=actor, at=now)
+        open_forms = {r.form_key for r in open_rows.values() if r.status == "ready"} | {r.form_key for r in created}
     return _Steps(created, open_forms)
 
 
