@@ -8,6 +8,7 @@ from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 
+from app import pool
 from app.config import BASE_DIR, Config
 from app.extensions import babel, csrf, db, login_manager, migrate
 
@@ -64,9 +65,11 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories=str(
         BASE_DIR / "app" / "translations"))
-    if uri.startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if uri.startswith("sqlite"):
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        for engine in db.engines.values():
+            pool.install(engine, app.config["DB_PING_IDLE_SECONDS"])
 
     from app.models import User
 
