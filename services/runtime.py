@@ -1,9 +1,10 @@
 """Moving cases through the pipeline: start, complete, return — each change one transaction."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -26,6 +27,11 @@ from services.tasks import task_for_action
 from services.tx import take_write_lock, transaction
 
 PIPELINE_KEY = "relocation"
+T = TypeVar("T")
+
+
+def _itself(instance: ProcessInstance) -> Any:
+    return instance
 
 
 @dataclass(frozen=True)
@@ -60,19 +66,27 @@ class _EngineFailure(Exception):
         self.message = message
 
 
-def complete_task(actor: Actor, task_id: int, data: Any, *, now: datetime) -> ProcessInstance:
-    """Complete a step with its form data; the case moves on to the next steps."""
+def complete_task(actor: Actor, task_id: int, data: Any, *, now: datetime,
+                  answer: Callable[[ProcessInstance], T] = _itself) -> T:
+    """Complete a step with its form data; the case moves on to the next steps.
+
+    Returns the instance, or what answer makes of it: answer runs in the same transaction, after the
+    change is written and before it commits, so the reply reads what was just written without a
+    transaction of its own.
+    """
     try:
-        return _complete(actor, task_id, data, now=now)
+        return _complete(actor, task_id, data, now=now, answer=answer)
     except _EngineFailure as failure:
         _mark_error(actor, failure, now)
         raise Conflict(f"the process could not continue: {failure.message}", code="engine_error") from None
 
 
-def return_task(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) -> ProcessInstance:
-    """Send the case back from a reviewing step to an earlier one, with a written reason."""
+def return_task(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
+                answer: Callable[[ProcessInstance], T] = _itself) -> T:
+    """Send the case back from a reviewing step to an earlier one, with a written reason (answer: as for
+    complete_task)."""
     try:
-        return _return(actor, task_id, to, reason, now=now)
+        return _return(actor, task_id, to, reason, now=now, answer=answer)
     except _EngineFailure as failure:
         _mark_error(actor, failure, now)
         raise Conflict(f"the process could not continue: {failure.message}", code="engine_error") from None
@@ -90,7 +104,7 @@ def _mark_error(actor: Actor, failure: _EngineFailure, now: datetime) -> None:
                      after={"message": failure.message[:2000]}, at=now)
 
 
-def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime) -> ProcessInstance:
+def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime, answer: Callable[[ProcessInstance], T]) -> T:
     with transaction(keep_loaded=True):  # the caller answers with the instance as committed
         row, instance, open_rows = _open_for_change(actor, task_id)
         form = get_form(row.form_key)
@@ -111,10 +125,12 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime) -> Proces
         audit.record(actor, "task.complete", "human_task", row.id, household_id=row.household_id,
                      after={"step": row.bpmn_id, "instance": instance.id}, at=now)
         signals.task_completed.send(row, actor=actor, now=now)
-    return instance
+        result = answer(instance)
+    return result
 
 
-def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) -> ProcessInstance:
+def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
+            answer: Callable[[ProcessInstance], T]) -> T:
     with transaction(keep_loaded=True):
         row, instance, open_rows = _open_for_change(actor, task_id)
         process = definitions.parsed(instance.definition)
@@ -146,7 +162,8 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime) 
         _advance(instance, workflow, process, actor, now, Change(task=row, return_to=to, reason=reason), open_rows)
         audit.record(actor, "task.return", "human_task", row.id, household_id=row.household_id,
                      after={"step": row.bpmn_id, "to": to, "reason": reason}, at=now)
-    return instance
+        result = answer(instance)
+    return result
 
 
 def start_for_household(actor: Actor, household_id: int, *, now: datetime) -> ProcessInstance:

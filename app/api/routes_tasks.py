@@ -57,8 +57,8 @@ def release_task(task_id: int):
      errors=(403, 404, 409), tag="tasks")
 def complete_task(task_id: int):
     values = load(CompleteRequest, json_body(member="data"))
-    instance = runtime.complete_task(actor(), task_id, values["data"], now=utcnow())
-    return respond(InstanceEnvelope, {"instance": present.instance_full(instance)})
+    answer = runtime.complete_task(actor(), task_id, values["data"], now=utcnow(), answer=present.instance_full)
+    return respond(InstanceEnvelope, {"instance": answer})
 
 
 @bp.post("/tasks/<id:task_id>/return")
@@ -66,6 +66,7 @@ def complete_task(task_id: int):
      errors=(403, 404, 409), tag="tasks")
 def return_task(task_id: int):
     values = load(ReturnRequest, json_body())
-    instance = runtime.return_task(actor(), task_id, values["to"], values["reason"], now=utcnow())
-    return respond(InstanceEnvelope, {"instance": present.instance_full(instance)})
+    answer = runtime.return_task(actor(), task_id, values["to"], values["reason"], now=utcnow(),
+                                 answer=present.instance_full)
+    return respond(InstanceEnvelope, {"instance": answer})
 
