@@ -1,6 +1,7 @@
 """The history of an instance: every task event with actor and time."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,3 +43,16 @@ def for_instance(instance_id: int) -> list[TaskEvent]:
         .order_by(TaskEvent.at, TaskEvent.id)
     )
     return list(db.session.scalars(query))
+
+
+def entries_of(instance_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The histories of several instances as the API's history lines, oldest first, in one statement."""
+    stmt = (select(TaskEvent.instance_id, TaskEvent.at, User.username.label("actor"), TaskEvent.action,
+                   TaskEvent.task_name.label("task"), TaskEvent.detail)
+            .outerjoin(User, User.id == TaskEvent.actor_id)
+            .where(TaskEvent.instance_id.in_(instance_ids))
+            .order_by(TaskEvent.instance_id, TaskEvent.at, TaskEvent.id))
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in instance_ids}
+    for instance_id, at, actor, action, task, detail in db.session.execute(stmt):
+        found[instance_id].append({"at": at, "actor": actor, "action": action, "task": task, "detail": detail})
+    return found

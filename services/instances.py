@@ -1,14 +1,16 @@
 """Reading instances: one case's state and history, and lists by status or lack of progress."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import HumanTask, ProcessInstance
+from app.models import Household, HumanTask, ProcessInstance, User
 from services.access import restrict_to_projects
 from services.context import Actor
 from services.tasks import assignee_only
@@ -48,3 +50,19 @@ def current_tasks(instance_id: int) -> list[HumanTask]:
             .options(joinedload(HumanTask.household), assignee_only())
             .order_by(HumanTask.id))
     return list(db.session.scalars(stmt))
+
+
+def open_steps_of(instance_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The open steps of several instances as the API's Task objects, by instance, in one statement."""
+    stmt = (select(HumanTask.id, HumanTask.name, HumanTask.bpmn_id, HumanTask.role, HumanTask.instance_id,
+                   HumanTask.household_id, Household.code.label("household_code"), HumanTask.project_id,
+                   HumanTask.status, User.username.label("assignee"), HumanTask.created_at, HumanTask.due_at,
+                   HumanTask.returned, HumanTask.return_reason)
+            .join(Household, Household.id == HumanTask.household_id)
+            .outerjoin(User, User.id == HumanTask.assignee_id)
+            .where(HumanTask.instance_id.in_(instance_ids), HumanTask.status == "ready")
+            .order_by(HumanTask.id))
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in instance_ids}
+    for row in db.session.execute(stmt).mappings():
+        found[row["instance_id"]].append(dict(row))
+    return found

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import Household, HumanTask, User, WorkGroup, utcnow
+from app.models import Household, HumanTask, ProcessInstance, User, WorkGroup, utcnow
 from services import demo_data, identity, runtime, tasks
 from services.context import Actor
 from services.tx import transaction
@@ -94,13 +94,16 @@ PAGES = {
                  "/api/v1/tasks?per_page=50&overdue=true", "/api/v1/tasks?assigned=me"],
     "appraiser": ["/inbox", "/api/v1/tasks?per_page=50"],
     "supervisor": ["/supervisor?days=0", "/supervisor?days=3", "/api/v1/supervisor/stuck?days=0",
-                   "/supervisor/reports", "/api/v1/reports/progress", "/cases/{surveyed}", "/cases/{claimed}"],
+                   "/supervisor/reports", "/api/v1/reports/progress", "/cases/{surveyed}", "/cases/{claimed}",
+                   "/api/v1/instances?per_page=50", "/api/v1/instances/{instance}"],
 }
 
 
 def _measure(visitors: dict[str, Visitor]) -> dict[str, list[str]]:
     ids = dict(db.session.execute(select(Household.code, Household.id)).all())
-    known = {"surveyed": ids["Q-002"], "claimed": ids["Q-003"]}  # two steps done; waiting at a claimed survey
+    instance = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.household_id == ids["Q-002"]))
+    known = {"surveyed": ids["Q-002"], "claimed": ids["Q-003"],  # two steps done; waiting at a claimed survey
+             "instance": instance}
     counts = {}
     for role, urls in PAGES.items():
         for url in urls:

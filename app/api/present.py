@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.models import ApiToken, Household, HumanTask, ModuleRecord, Notification, ProcessInstance, TaskEvent
+from app.models import ApiToken, Household, HumanTask, ModuleRecord, Notification, ProcessInstance
 from services import history, instances, notifications, tokens
 
 
@@ -28,17 +28,6 @@ def task(row: HumanTask) -> dict[str, Any]:
     }
 
 
-def history_entry(event: TaskEvent) -> dict[str, Any]:
-    """One line of an instance's history."""
-    return {
-        "at": event.at,
-        "actor": event.actor.username if event.actor is not None else None,
-        "action": event.action,
-        "task": event.task_name,
-        "detail": event.detail,
-    }
-
-
 def instance_summary(instance: ProcessInstance) -> dict[str, Any]:
     """An instance without its tasks and history."""
     return {
@@ -52,14 +41,6 @@ def instance_summary(instance: ProcessInstance) -> dict[str, Any]:
         "completed_at": instance.completed_at,
         "error_message": instance.error_message,
     }
-
-
-def instance(inst: ProcessInstance, current: list[HumanTask], events: list[TaskEvent]) -> dict[str, Any]:
-    """The API's Instance object."""
-    return {"id": inst.id, "status": inst.status,
-            "definition": {"key": inst.definition.key, "version": inst.definition.version},
-            "household_id": inst.household_id, "current_tasks": [task(t) for t in current],
-            "history": [history_entry(e) for e in events]}
 
 
 def module(record: ModuleRecord, updated_by: str | None) -> dict[str, Any]:
@@ -84,7 +65,16 @@ def notification(row: Notification) -> dict[str, Any]:
 
 def instance_full(inst: ProcessInstance) -> dict[str, Any]:
     """The Instance object with its open steps and whole history."""
-    return instance(inst, instances.current_tasks(inst.id), history.for_instance(inst.id))
+    return instances_full([inst])[0]
+
+
+def instances_full(rows: list[ProcessInstance]) -> list[dict[str, Any]]:
+    """Instance objects with their open steps and whole histories: two statements however many."""
+    ids = [r.id for r in rows]
+    current, events = instances.open_steps_of(ids), history.entries_of(ids)
+    return [{"id": r.id, "status": r.status, "definition": {"key": r.definition.key, "version": r.definition.version},
+             "household_id": r.household_id, "current_tasks": current[r.id], "history": events[r.id]}
+            for r in rows]
 
 
 def token(row: ApiToken, now: datetime, current: ApiToken | None = None) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def get_household(household_id: int):
 def list_instances():
     args = query_args(InstanceListArgs)
     rows, total = instances.search(actor(), instances.InstanceQuery(**args), utcnow())
-    return respond(InstancePage, {"items": [present.instance_full(r) for r in rows], "total": total})
+    return respond(InstancePage, {"items": present.instances_full(rows), "total": total})
 
 
 @bp.get("/instances/<id:instance_id>")
