@@ -213,6 +213,7 @@ def form_values(row: HumanTask) -> dict[str, Any]:
     """The data the step's form starts from: what its module holds (prefilled for a first survey)."""
     from services import modules
     from services.forms import get_form
+    from services.forms.registry import schema_instance
 
     form = get_form(row.form_key)
     if form is None:
@@ -236,7 +237,7 @@ def form_values(row: HumanTask) -> dict[str, Any]:
         from services.modules.service import refill
 
         data = refill(load(row.household), form.module, utcnow())
-    return {k: v for k, v in data.items() if k in form.schema().fields}
+    return {k: v for k, v in data.items() if k in schema_instance(form.schema).fields}
 
 
 ROWS_FROM_UPSTREAM = ("appraisal", "rights", "archive")

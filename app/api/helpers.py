@@ -8,7 +8,7 @@ from flask import jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError
 
 from services.errors import InvalidInput
-from services.forms.registry import flatten_messages
+from services.forms.registry import flatten_messages, schema_instance
 
 MAX_DEPTH = 32
 MAX_INT = 2**63 - 1
@@ -82,7 +82,7 @@ def load(schema: type[Schema], data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
     try:
-        return schema().load(data)
+        return schema_instance(schema).load(data)
     except ValidationError as exc:
         raise InvalidInput("the request has errors", flatten_messages(exc.messages)) from None
 
@@ -90,19 +90,19 @@ def load(schema: type[Schema], data: Any) -> dict[str, Any]:
 def query_args(schema: type[Schema]) -> dict[str, Any]:
     """Validated query-string arguments (unknown ones are ignored)."""
     args = request.args.to_dict()
-    declared = schema().fields
+    declared = schema_instance(schema).fields
     dirty = {name: ["text must not contain NUL characters"] for name, value in args.items()
              if name in declared and not is_clean_text(value)}
     if dirty:
         raise InvalidInput("the query has errors", dirty)
     try:
-        return schema(unknown=EXCLUDE).load(args)
+        return schema_instance(schema, EXCLUDE).load(args)
     except ValidationError as exc:
         raise InvalidInput("the query has errors", flatten_messages(exc.messages)) from None
 
 
 def respond(schema: type[Schema], obj: Any, status: int = 200):
     """Serialise obj with schema as the response."""
-    response = jsonify(schema().dump(obj))
+    response = jsonify(schema_instance(schema).dump(obj))
     response.status_code = status
     return response

@@ -27,7 +27,7 @@ def complete_module(actor: Actor, row: HumanTask, household: Household, form: St
     case = load(household)
     if form.section:
         values = _load(form, data, partial=False)
-        stored = {**form.schema().dump(values), "by": actor.username, "by_name": actor.user.display_name,
+        stored = {**form.dump(values), "by": actor.username, "by_name": actor.user.display_name,
                   "at": now.replace(microsecond=0).isoformat() + "Z"}
         section = form.section.format(role=row.role)
         write(actor, household, form.module, stored, now=now, section=section, task_id=row.id, records=case.records)

@@ -13,7 +13,7 @@ from services import audit, idnumbers
 from services.access import get_household
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.forms.registry import StepForm, flatten_messages
+from services.forms.registry import StepForm, flatten_messages, schema_instance
 from services.modules import compute, dossier
 from services.modules.case import Case, load, open_step, project_payments, project_survey
 from services.modules.store import MODULES, write
@@ -112,14 +112,14 @@ def _load(form: StepForm, data: Any, *, partial: bool) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("data must be an object", {"data": ["must be an object"]})
     try:
-        return form.schema().load(data, partial=partial)
+        return schema_instance(form.schema).load(data, partial=partial)
     except ValidationError as exc:
         raise InvalidInput("the module has errors", flatten_messages(exc.messages)) from None
 
 
 def _inputs(form: StepForm, doc: dict[str, Any]) -> dict[str, Any]:
     """The part of a stored document that the form accepts back (computed parts left out)."""
-    fields = form.schema().fields
+    fields = schema_instance(form.schema).fields
     return {k: v for k, v in doc.items() if k in fields and not fields[k].dump_only}
 
 
@@ -204,7 +204,7 @@ def agreement_terms(case: Case) -> dict[str, Any]:
 def _store(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], now: datetime, step: HumanTask,
            *, final: bool) -> dict[str, Any]:
     """Validate across modules and compute what a module stores from what its role entered."""
-    stored = {**_preserved(case.doc(form.module), form.module), **form.schema().dump(values)}
+    stored = {**_preserved(case.doc(form.module), form.module), **form.dump(values)}
     if form.module == "survey":
         stored = project_survey(case, stored)
     elif form.module == "appraisal" and "buildings" in values:
