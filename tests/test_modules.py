@@ -254,3 +254,26 @@ def test_every_module_role_and_step_state(parked, module_name, username, state):
         assert module(api, household_id, module_name)["version"] == before["version"]
         sync = api.post(f"/api/v1/households/{household_id}/modules/{module_name}/sync", as_=username)
         assert_error(sync, 403)
+
+
+def test_a_section_write_keeps_earlier_versions_and_the_rest_of_the_document(world):
+    from app.models import ModuleRevision, utcnow
+    from services.modules import store
+
+    household, _ = factories.new_household(world, code="SEC-1")
+    actor = world.actor("handler")
+    first = store.write(actor, household, "agreement", {"option": "money", "signatures": {"a": {"by": "x"}}},
+                        now=utcnow())
+    store.write(actor, household, "agreement", {"by": "y"}, now=utcnow(), section="signatures.b")
+    record = store.write(actor, household, "agreement", {"by": "z"}, now=utcnow(), section="signatures.a")
+    db.session.commit()
+    assert record is first and record.version == 3
+    assert record.data == {"option": "money", "signatures": {"a": {"by": "z"}, "b": {"by": "y"}}}
+    revisions = db.session.scalars(select(ModuleRevision.data).where(ModuleRevision.record_id == record.id)
+                                   .order_by(ModuleRevision.version)).all()
+    assert revisions == [{"option": "money", "signatures": {"a": {"by": "x"}}},
+                         {"option": "money", "signatures": {"a": {"by": "x"}, "b": {"by": "y"}}},
+                         record.data]
+    befores = db.session.scalars(select(AuditLog.before).where(AuditLog.action == "module.agreement.write")
+                                 .order_by(AuditLog.id)).all()
+    assert befores == [None, revisions[0], revisions[1]]

@@ -1,7 +1,6 @@
 """Storing module data: the current record per household and module, and every revision of it."""
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
@@ -40,12 +39,16 @@ def write(actor: Actor, household: Household, module: str, values: dict[str, Any
     if record is None:
         record = ModuleRecord(household_id=household.id, module=module, data={}, version=0)
         db.session.add(record)
-    before = copy.deepcopy(record.data or {})
-    data = copy.deepcopy(before)
+    # a new document that shares what it does not change: the dicts on the section's path are copied, so
+    # the stored one (before) is never altered
+    before = record.data or {}
+    data = dict(before)
     target = data
     if section:
         for part in section.split("."):
-            target = target.setdefault(part, {})
+            inner = target.get(part)
+            target[part] = inner = dict(inner) if isinstance(inner, dict) else {}
+            target = inner
     target.update(values)
     record.data = data
     record.version = (record.version or 0) + 1
