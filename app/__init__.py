@@ -71,7 +71,7 @@ def register_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             pool.install(engine, app.config["DB_PING_IDLE_SECONDS"])
 
-    from app.models import User
+    from app.models import User, WorkGroup
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -79,7 +79,8 @@ def register_extensions(app: Flask) -> None:
         number, _, stamp = user_id.partition(":")
         if not number.isdigit() or len(number) > 10 or int(number) > 2**31 - 1:
             return None
-        user = db.session.get(User, int(number), options=[joinedload(User.roles), joinedload(User.groups)])
+        user = db.session.get(User, int(number), options=[joinedload(User.roles),
+                                                          joinedload(User.groups).joinedload(WorkGroup.project)])
         if user is None or not user.active or stamp != user.session_stamp:
             return None
         return user

@@ -18,11 +18,12 @@ from services.roles import ROLES, role_label
 def register(app: Flask) -> None:
     """Install the filters and the context processor."""
 
+    zone = ZoneInfo(app.config["TIMEZONE"])
+
     @app.template_filter("localtime")
     def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if value is None:
             return ""
-        zone = ZoneInfo(current_app.config["TIMEZONE"])
         return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
 
     @app.template_filter("money")
@@ -36,6 +37,12 @@ def register(app: Flask) -> None:
     @app.template_filter("role")
     def role(code: str) -> str:
         return role_label(code, str(get_locale() or "zh"))
+
+    @app.template_global()
+    def role_labels() -> dict[str, str]:
+        """Every role's display name in the page's language (for long tables: one lookup per row)."""
+        locale = str(get_locale() or "zh")
+        return {code: role_label(code, locale) for code in ROLES}
 
     for name, table in (("status", labels.STATUS), ("kind", labels.KIND), ("nature", labels.NATURE),
                         ("action", labels.ACTION), ("module_title", labels.MODULE),

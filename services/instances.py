@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Household, HumanTask, ProcessInstance, User
+from app.models import HumanTask, ProcessInstance
 from services.access import restrict_to_projects
 from services.context import Actor
-from services.tasks import assignee_only
+from services.tasks import assignee_only, step_rows, task_object
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,8 @@ def current_tasks(instance_id: int) -> list[HumanTask]:
 
 def open_steps_of(instance_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """The open steps of several instances as the API's Task objects, by instance, in one statement."""
-    stmt = (select(HumanTask.id, HumanTask.name, HumanTask.bpmn_id, HumanTask.role, HumanTask.instance_id,
-                   HumanTask.household_id, Household.code.label("household_code"), HumanTask.project_id,
-                   HumanTask.status, User.username.label("assignee"), HumanTask.created_at, HumanTask.due_at,
-                   HumanTask.returned, HumanTask.return_reason)
-            .join(Household, Household.id == HumanTask.household_id)
-            .outerjoin(User, User.id == HumanTask.assignee_id)
-            .where(HumanTask.instance_id.in_(instance_ids), HumanTask.status == "ready")
-            .order_by(HumanTask.id))
+    stmt = step_rows(and_(HumanTask.instance_id.in_(instance_ids), HumanTask.status == "ready")).order_by(HumanTask.id)
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in instance_ids}
-    for row in db.session.execute(stmt).mappings():
-        found[row["instance_id"]].append(dict(row))
+    for row in db.session.execute(stmt):
+        found[row.instance_id].append(task_object(row))
     return found

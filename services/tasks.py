@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, or_, select, update
-from sqlalchemy.orm import contains_eager, joinedload, lazyload
+from sqlalchemy import Row, Select, and_, case, func, literal_column, or_, select, update
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User, utcnow
@@ -53,12 +53,42 @@ def task_for_action(user: User, task_id: int) -> HumanTask:
 IS_OPEN = HumanTask.status == literal_column("'ready'")
 
 
-def _inbox_base(user: User, now: datetime, query: TaskQuery, *, with_household: bool = False):
-    """The user's open steps with the query's filters; households are joined only when needed."""
+# what a list of steps shows of each (the API's Task object, and the inbox page's columns): read as plain rows
+ROW_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.bpmn_id, HumanTask.role, HumanTask.instance_id,
+               HumanTask.household_id, Household.code.label("household_code"), Household.head_name,
+               Household.address, HumanTask.project_id, HumanTask.status, HumanTask.assignee_id,
+               User.username.label("assignee"), User.display_name.label("assignee_name"), HumanTask.created_at,
+               HumanTask.due_at, HumanTask.returned, HumanTask.return_reason, HumanTask.returned_from)
+
+
+def step_rows(where: Any) -> Select:
+    """SELECT ROW_COLUMNS of the steps matching where (households joined, assignees outer-joined)."""
+    return (select(*ROW_COLUMNS).select_from(HumanTask)
+            .join(Household, Household.id == HumanTask.household_id)
+            .outerjoin(User, User.id == HumanTask.assignee_id)
+            .where(where))
+
+
+TASK_FIELDS = ("id", "name", "bpmn_id", "role", "instance_id", "household_id", "household_code", "project_id",
+               "status", "assignee", "created_at", "due_at", "returned", "return_reason")
+
+
+def task_object(row: Row) -> dict[str, Any]:
+    """The API's Task object of a row of ROW_COLUMNS."""
+    values = row._mapping
+    return {name: values[name] for name in TASK_FIELDS}
+
+
+def _inbox_base(user: User, now: datetime, query: TaskQuery, *, rows: bool = False):
+    """The user's open steps with the query's filters: the steps, or (rows) their ROW_COLUMNS."""
     roles = sorted(user.role_codes)
-    stmt = select(HumanTask).where(IS_OPEN, HumanTask.role.in_(roles or ["-"]))
-    if with_household or query.q:
-        stmt = stmt.join(Household, Household.id == HumanTask.household_id)
+    where = and_(IS_OPEN, HumanTask.role.in_(roles or ["-"]))
+    if rows:
+        stmt = step_rows(where)
+    else:
+        stmt = select(HumanTask).where(where)
+        if query.q:
+            stmt = stmt.join(Household, Household.id == HumanTask.household_id)
     ids = project_ids(user)
     if ids is not None:
         stmt = stmt.where(HumanTask.project_id.in_(ids or [-1]))
@@ -93,21 +123,20 @@ def assignee_only():
 
 
 def list_tasks(user: User, query: TaskQuery, now: datetime, *, known_total: int | None = None,
-               ) -> tuple[list[HumanTask], int]:
-    """One page of the user's open steps, the most urgent first, and the total count.
+               ) -> tuple[list[Row], int]:
+    """One page of the user's open steps (rows of ROW_COLUMNS), the most urgent first, and the total count.
 
     The count is not queried when known_total gives it (see total_from_counts) or when the page is the last
     one (fewer rows than a page: the total is the rows before it and on it).
     """
     stmt = (
-        _inbox_base(user, now, query, with_household=True)
-        .options(contains_eager(HumanTask.household), assignee_only())
+        _inbox_base(user, now, query, rows=True)
         # steps without a due time last (NULLS LAST), in the order of the open-steps index
         .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     )
-    rows = list(db.session.scalars(stmt).unique())
+    rows = list(db.session.execute(stmt))
     if known_total is not None:
         return rows, known_total
     before = (query.page - 1) * query.per_page
@@ -150,7 +179,7 @@ def inbox_counts(user: User, now: datetime, due_soon: timedelta) -> dict[str, An
             "due_soon": totals[4], "by_role": {row[0]: row[1] for row in rows}}
 
 
-def urgency(row: HumanTask, now: datetime, due_soon: timedelta) -> str:
+def urgency(row: HumanTask | Row, now: datetime, due_soon: timedelta) -> str:
     """'overdue', 'due_soon' or 'ok' for a step's due time."""
     if row.due_at is None or row.status != "ready":
         return "ok"

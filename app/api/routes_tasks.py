@@ -24,7 +24,7 @@ from services.forms import get_form, json_schema
 def list_tasks():
     args = query_args(TaskListArgs)
     rows, total = tasks.list_tasks(api_user(), tasks.TaskQuery(**args), utcnow())
-    return respond(TaskPage, {"items": [present.task(r) for r in rows], "total": total,
+    return respond(TaskPage, {"items": [tasks.task_object(r) for r in rows], "total": total,
                               "page": args["page"], "per_page": args["per_page"]})
 
 
