@@ -156,27 +156,40 @@ def total_from_counts(query: TaskQuery, counts: dict[str, Any]) -> int | None:
         return counts["overdue"]
     if given == {"returned"} and query.returned is True:
         return counts["returned"]
-    if given == {"assigned"} and query.assigned == "me":
-        return counts["mine"]
+    if given == {"assigned"}:
+        return counts["mine"] if query.assigned == "me" else counts["unassigned"]
     if given == {"role"}:
         return counts["by_role"].get(query.role, 0)
+    if given == {"project_id"}:
+        return counts["by_project"].get(query.project_id, 0)
+    if given == {"role", "project_id"}:
+        return counts["by_role_project"].get((query.role, query.project_id), 0)
     return None
 
 
 def inbox_counts(user: User, now: datetime, due_soon: timedelta) -> dict[str, Any]:
-    """Counts for the inbox's badges: per role, mine, returned, overdue, due soon."""
+    """Counts for the inbox's badges (mine, returned, overdue, due soon, per role) and for the totals of the
+    common filters (unclaimed, per project): one pass over the user's open steps."""
     base = _inbox_base(user, now, TaskQuery()).subquery()
     rows = db.session.execute(select(
         base.c.role,
+        base.c.project_id,
         func.count(),
         func.count().filter(base.c.assignee_id == user.id),
         func.count().filter(base.c.returned.is_(True)),
         func.count().filter(base.c.due_at < now),
         func.count().filter(and_(base.c.due_at >= now, base.c.due_at < now + due_soon)),
-    ).group_by(base.c.role)).all()  # one pass: per role, summed up here
-    totals = [sum(row[i] for row in rows) for i in range(1, 6)]
+        func.count().filter(base.c.assignee_id.is_(None)),
+    ).group_by(base.c.role, base.c.project_id)).all()  # per role and project, summed up here
+    totals = [sum(row[i] for row in rows) for i in range(2, 8)]
+    by_role: dict[str, int] = {}
+    by_project: dict[int, int] = {}
+    for row in rows:
+        by_role[row[0]] = by_role.get(row[0], 0) + row[2]
+        by_project[row[1]] = by_project.get(row[1], 0) + row[2]
     return {"total": totals[0], "mine": totals[1], "returned": totals[2], "overdue": totals[3],
-            "due_soon": totals[4], "by_role": {row[0]: row[1] for row in rows}}
+            "due_soon": totals[4], "unassigned": totals[5], "by_role": by_role, "by_project": by_project,
+            "by_role_project": {(row[0], row[1]): row[2] for row in rows}}
 
 
 def urgency(row: HumanTask | Row, now: datetime, due_soon: timedelta) -> str:

@@ -170,7 +170,10 @@ def test_inbox_totals_without_a_count_query_are_the_counted_ones(ctx, world):
                for filters in ({}, {"overdue": True}, {"overdue": False}, {"returned": True}, {"returned": False},
                                {"assigned": "me"}, {"assigned": "unassigned"}, {"role": "surveyor"},
                                {"role": "appraiser"}, {"project_id": world.project.id}, {"q": "Q-00"},
-                               {"overdue": True, "assigned": "me"}, {"role": "surveyor", "returned": True})
+                               {"overdue": True, "assigned": "me"}, {"role": "surveyor", "returned": True},
+                               {"role": "surveyor", "project_id": world.project.id},
+                               {"project_id": world.other_project.id},
+                               {"role": "appraiser", "project_id": world.other_project.id})
                for per_page, page in ((50, 1), (3, 1), (3, 2), (3, 9))]
     for user in (claimants[0], world.users["surveyor"], world.users["appraiser"], world.users["supervisor"]):
         counts = tasks.inbox_counts(user, now, timedelta(hours=24))
