@@ -69,6 +69,9 @@ class Writer:
         self.conn.commit()
         self.conn.autocommit = True
         self.conn.execute("VACUUM (ANALYZE)")
+        # write the gigabytes just loaded and vacuumed out now, not in a checkpoint that would run for minutes
+        # beside the measurements
+        self.conn.execute("CHECKPOINT")
         self.conn.close()
 
 
