@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
 from services import audit, definitions, history, milestones, signals, store
-from services.access import get_household
+from services.access import get_household, project_ids
 from services.context import Actor
 from services.deadlines import due_at
 from services.engine import EngineError, ParsedProcess, ready_user_tasks
@@ -179,11 +179,23 @@ def start_for_household(actor: Actor, household_id: int, *, now: datetime) -> Pr
 
 
 def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance, dict[str, HumanTask]]:
-    """The step, its instance under lock, and the instance's open steps read after the lock."""
-    row = task_for_action(actor.user, task_id)
-    instance = store.lock(row.instance_id)
-    open_rows = store.open_steps(instance.id)  # refreshes the row too, when it is still open
-    if open_rows.get(row.task_guid) is not row:
+    """The step, its instance under lock, and the instance's open steps read after the lock.
+
+    The instance is locked only when the actor may act on the step (its project and role); otherwise the
+    step is looked up on its own for the right refusal (NotFound, Forbidden).
+    """
+    user = actor.user
+    ids = project_ids(user)
+    allowed = [HumanTask.role.in_(sorted(user.role_codes) or ["-"])]
+    if ids is not None:
+        allowed.append(HumanTask.project_id.in_(ids or [-1]))
+    instance = store.lock_for_step(task_id, *allowed)
+    if instance is None:
+        task_for_action(user, task_id)  # raises why the actor may not act on it
+        raise NotFound("task not found")
+    open_rows = store.open_steps(instance.id)
+    row = next((r for r in open_rows.values() if r.id == task_id), None)
+    if row is None:
         raise Conflict("this step is no longer open", code="task_not_ready")
     if row.assignee_id is not None and row.assignee_id != actor.id:
         raise Conflict("this step is claimed by another user", code="claimed")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import select, update
@@ -14,6 +15,10 @@ from services.engine import next_timer_at
 from services.errors import NotFound
 from services.tx import is_sqlite
 
+# the definition and the household come in the same statement: every change needs both
+_LOCK_OPTIONS = (undefer(ProcessInstance.state), joinedload(ProcessInstance.definition, innerjoin=True),
+                 joinedload(ProcessInstance.household, innerjoin=True))
+
 
 def lock(instance_id: int) -> ProcessInstance:
     """Load an instance for a change, holding its lock until the transaction ends.
@@ -22,9 +27,7 @@ def lock(instance_id: int) -> ProcessInstance:
     a no-op UPDATE takes the database's write lock first, so concurrent changes
     queue up behind each other instead of failing. The version column guards both.
     """
-    # the definition and the household come in the same statement: every change needs both
-    options = [undefer(ProcessInstance.state), joinedload(ProcessInstance.definition, innerjoin=True),
-               joinedload(ProcessInstance.household, innerjoin=True)]
+    options = _LOCK_OPTIONS
     if is_sqlite():
         db.session.execute(
             update(ProcessInstance.__table__)
@@ -38,6 +41,22 @@ def lock(instance_id: int) -> ProcessInstance:
     if instance is None:
         raise NotFound("process instance not found")
     return instance
+
+
+def lock_for_step(task_id: int, *conditions: Any) -> ProcessInstance | None:
+    """The instance of a step, locked as lock() does, in one statement with the step's own conditions (who
+    may act on it); None when no step matches them. The step itself is read with the open steps after it."""
+    table, steps = ProcessInstance.__table__, HumanTask.__table__
+    if is_sqlite():
+        db.session.execute(update(table).where(table.c.id == select(steps.c.instance_id)
+                                               .where(steps.c.id == task_id).scalar_subquery())
+                           .values(lock_version=table.c.lock_version))
+    stmt = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == task_id, *conditions)
+            .options(*_LOCK_OPTIONS).execution_options(populate_existing=True))
+    if not is_sqlite():
+        stmt = stmt.with_for_update(of=ProcessInstance)
+    return db.session.scalar(stmt)
 
 
 def open_steps(instance_id: int) -> dict[str, HumanTask]:

@@ -132,15 +132,15 @@ def test_a_stale_instance_version_is_a_conflict_not_a_lost_update(world, monkeyp
     row = open_row(instance.id, "survey")
     instance_id = instance.id
 
-    def lock_without_lock(identifier):
-        loaded = db.session.get(ProcessInstance, identifier)
+    def lock_without_lock(task_id, *conditions):
+        loaded = db.session.get(ProcessInstance, instance_id)
         # another writer saves the instance after this one read it
         with db.engine.begin() as conn:
-            conn.execute(update(ProcessInstance.__table__).where(ProcessInstance.__table__.c.id == identifier)
+            conn.execute(update(ProcessInstance.__table__).where(ProcessInstance.__table__.c.id == instance_id)
                          .values(lock_version=ProcessInstance.__table__.c.lock_version + 1))
         return loaded
 
-    monkeypatch.setattr(store, "lock", lock_without_lock)
+    monkeypatch.setattr(store, "lock_for_step", lock_without_lock)
     with pytest.raises(Conflict) as caught:
         runtime.complete_task(world.actor("surveyor"), row.id, STEP_DATA["survey"], now=utcnow())
     assert caught.value.code == "stale"
