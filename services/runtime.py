@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
 from services import audit, definitions, history, milestones, signals, store
-from services.access import get_household, project_ids
+from services.access import get_household
 from services.context import Actor
 from services.deadlines import due_at
 from services.engine import EngineError, ParsedProcess, ready_user_tasks
@@ -23,7 +23,7 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.expressions import ExpressionError
 from services.forms import get_form
 from services.modules.completion import complete_module
-from services.tasks import task_for_action
+from services.tasks import actionable, task_for_action
 from services.tx import take_write_lock, transaction
 
 PIPELINE_KEY = "relocation"
@@ -184,14 +184,9 @@ def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInst
     The instance is locked only when the actor may act on the step (its project and role); otherwise the
     step is looked up on its own for the right refusal (NotFound, Forbidden).
     """
-    user = actor.user
-    ids = project_ids(user)
-    allowed = [HumanTask.role.in_(sorted(user.role_codes) or ["-"])]
-    if ids is not None:
-        allowed.append(HumanTask.project_id.in_(ids or [-1]))
-    instance = store.lock_for_step(task_id, *allowed)
+    instance = store.lock_for_step(task_id, *actionable(actor.user))
     if instance is None:
-        task_for_action(user, task_id)  # raises why the actor may not act on it
+        task_for_action(actor.user, task_id)  # raises why the actor may not act on it
         raise NotFound("task not found")
     open_rows = store.open_steps(instance.id)
     row = next((r for r in open_rows.values() if r.id == task_id), None)

@@ -27,17 +27,12 @@ def lock(instance_id: int) -> ProcessInstance:
     a no-op UPDATE takes the database's write lock first, so concurrent changes
     queue up behind each other instead of failing. The version column guards both.
     """
-    options = _LOCK_OPTIONS
     if is_sqlite():
-        db.session.execute(
-            update(ProcessInstance.__table__)
-            .where(ProcessInstance.__table__.c.id == instance_id)
-            .values(lock_version=ProcessInstance.__table__.c.lock_version)
-        )
-        instance = db.session.get(ProcessInstance, instance_id, populate_existing=True, options=options)
+        _sqlite_write_lock(instance_id)
+        instance = db.session.get(ProcessInstance, instance_id, populate_existing=True, options=_LOCK_OPTIONS)
     else:
         instance = db.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
-                                  populate_existing=True, options=options)
+                                  populate_existing=True, options=_LOCK_OPTIONS)
     if instance is None:
         raise NotFound("process instance not found")
     return instance
@@ -46,17 +41,21 @@ def lock(instance_id: int) -> ProcessInstance:
 def lock_for_step(task_id: int, *conditions: Any) -> ProcessInstance | None:
     """The instance of a step, locked as lock() does, in one statement with the step's own conditions (who
     may act on it); None when no step matches them. The step itself is read with the open steps after it."""
-    table, steps = ProcessInstance.__table__, HumanTask.__table__
-    if is_sqlite():
-        db.session.execute(update(table).where(table.c.id == select(steps.c.instance_id)
-                                               .where(steps.c.id == task_id).scalar_subquery())
-                           .values(lock_version=table.c.lock_version))
     stmt = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
             .where(HumanTask.id == task_id, *conditions)
             .options(*_LOCK_OPTIONS).execution_options(populate_existing=True))
-    if not is_sqlite():
+    if is_sqlite():
+        _sqlite_write_lock(select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+    else:
         stmt = stmt.with_for_update(of=ProcessInstance)
     return db.session.scalar(stmt)
+
+
+def _sqlite_write_lock(instance_id: Any) -> None:
+    """SQLite has no row locks: a no-op UPDATE of the instance (an id or a subquery giving it) takes the
+    database's write lock, so concurrent changes queue up instead of failing."""
+    table = ProcessInstance.__table__
+    db.session.execute(update(table).where(table.c.id == instance_id).values(lock_version=table.c.lock_version))
 
 
 def open_steps(instance_id: int) -> dict[str, HumanTask]:

@@ -40,6 +40,16 @@ def get_task(user: User, task_id: int) -> HumanTask:
     return row
 
 
+def actionable(user: User) -> list[Any]:
+    """SQL conditions on HumanTask of the steps the user may act on: their roles, in their projects (the
+    rule task_for_action applies to one loaded step)."""
+    conditions = [HumanTask.role.in_(sorted(user.role_codes) or ["-"])]
+    ids = project_ids(user)
+    if ids is not None:
+        conditions.append(HumanTask.project_id.in_(ids or [-1]))
+    return conditions
+
+
 def task_for_action(user: User, task_id: int) -> HumanTask:
     """A step the user may act on: NotFound outside their projects, Forbidden without its role."""
     row = get_task(user, task_id)
@@ -81,17 +91,13 @@ def task_object(row: Row) -> dict[str, Any]:
 
 def _inbox_base(user: User, now: datetime, query: TaskQuery, *, rows: bool = False):
     """The user's open steps with the query's filters: the steps, or (rows) their ROW_COLUMNS."""
-    roles = sorted(user.role_codes)
-    where = and_(IS_OPEN, HumanTask.role.in_(roles or ["-"]))
+    where = and_(IS_OPEN, *actionable(user))
     if rows:
         stmt = step_rows(where)
     else:
         stmt = select(HumanTask).where(where)
         if query.q:
             stmt = stmt.join(Household, Household.id == HumanTask.household_id)
-    ids = project_ids(user)
-    if ids is not None:
-        stmt = stmt.where(HumanTask.project_id.in_(ids or [-1]))
     if query.role:
         stmt = stmt.where(HumanTask.role == query.role)
     if query.project_id:
