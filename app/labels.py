@@ -4,7 +4,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+
+from services.problems import WORDING
 
 STATUS = {"running": _l("Running"), "completed": _l("Closed"), "suspended": _l("Suspended"),
           "error": _l("Error"), "cancelled": _l("Cancelled")}
@@ -102,8 +105,25 @@ _PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
 ]
 
 
+def coded(text: Any) -> str | None:
+    """A coded problem (services.problems) in the reader's language, translated by its code; None if not coded."""
+    code = getattr(text, "code", None)
+    template = WORDING.get(code) if isinstance(code, str) else None
+    if template is None:
+        return None
+    params = getattr(text, "params", None) or {}
+    translated = gettext(template)
+    try:
+        return translated % params if params else translated
+    except (KeyError, TypeError, ValueError):
+        return translated
+
+
 def problem(text: Any) -> str:
     """A field problem in the reader's language; unknown wordings are shown as they are."""
+    translated = coded(text)
+    if translated is not None:
+        return translated
     raw = str(text)
     for pattern, message in _PROBLEMS:
         found = pattern.match(raw)
@@ -142,6 +162,9 @@ ERROR = {
 
 def error_text(code: str | None, message: str | None = None) -> str:
     """The readable text of a service or HTTP error, by its stable code; the raw message otherwise."""
+    translated = coded(message)
+    if translated is not None:
+        return translated
     table_value = CONFLICT.get(code or "") or ERROR.get(code or "")
     if table_value is not None:
         return str(table_value)

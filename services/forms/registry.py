@@ -71,9 +71,9 @@ def flatten_messages(messages: Any) -> dict[str, list[str]]:
                 for sub, problems in flatten_messages(value).items():
                     out[f"{key}.{sub}"] = problems
             else:
-                out[str(key)] = [str(v) for v in (value if isinstance(value, list) else [value])]
+                out[str(key)] = [v if isinstance(v, str) else str(v) for v in (value if isinstance(value, list) else [value])]
         return out
-    return {"data": [str(messages)]}
+    return {"data": [messages if isinstance(messages, str) else str(messages)]}
 
 
 FORMS: dict[str, StepForm] = {}
