@@ -31,7 +31,14 @@ from services.excel.sheets import (
     put,
     save,
 )
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import transaction
+
+register_problems({
+    "roster_empty": N_("the roster holds no households"),
+    "roster_no_rows": N_("no rows below the header"),
+})
 
 SHEET = "花名册"
 HELP_SHEET = "填写说明"
@@ -173,7 +180,7 @@ def import_roster(actor: Actor, project_id: int, stream: BinaryIO | None, *, fil
         if problems:
             raise RosterInvalid(problems)
         if not rows:
-            raise InvalidInput("the roster holds no households", {"file": ["no rows below the header"]},
+            raise InvalidInput(problem("roster_empty"), {"file": [problem("roster_no_rows")]},
                                code="no_rows")
         ids = []
         for values in rows:
