@@ -23,6 +23,8 @@ register_problems({
     "xlsx_unpacks": N_("the workbook unpacks to more than %(mb)s MB"),
     "roster_too_many": N_("the roster has more than %(max)s households; split it into several files"),
     "rows_max": N_("at most %(max)s rows"),
+    "xlsx_unreadable": N_("the workbook could not be read; save it again as an .xlsx file"),
+    "xlsx_not_readable": N_("not a readable .xlsx workbook"),
 })
 
 CHUNK = 1 << 16
@@ -152,5 +154,5 @@ def _read(workbook: Any, sheet_title: str, max_rows: int) -> Table:
 
 
 def _unreadable() -> InvalidInput:
-    return InvalidInput("the workbook could not be read; save it again as an .xlsx file",
-                        {"file": ["not a readable .xlsx workbook"]}, code="unreadable_workbook")
+    return InvalidInput(problem("xlsx_unreadable"), {"file": [problem("xlsx_not_readable")]},
+                        code="unreadable_workbook")

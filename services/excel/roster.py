@@ -38,6 +38,8 @@ from services.tx import transaction
 register_problems({
     "roster_empty": N_("the roster holds no households"),
     "roster_no_rows": N_("no rows below the header"),
+    "roster_cells": N_("%(count)s cell(s) of the roster have problems; nothing was imported"),
+    "roster_problems": N_("%(count)s problem(s) in the roster"),
 })
 
 SHEET = "花名册"
@@ -80,8 +82,8 @@ class RosterInvalid(InvalidInput):
 
     def __init__(self, problems: list[Problem]):
         count = len(problems)
-        super().__init__(f"{count} cell(s) of the roster have problems; nothing was imported",
-                         {"file": [f"{count} problem(s) in the roster"]}, code="invalid_roster")
+        super().__init__(problem("roster_cells", count=count), {"file": [problem("roster_problems", count=count)]},
+                         code="invalid_roster")
         self.problems = problems
 
 
