@@ -1,13 +1,15 @@
 """Display names of the codes the pages show (statuses, kinds, actions, modules) and readable error texts."""
 from __future__ import annotations
 
-import re
+import logging
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from services.problems import WORDING
+from services.problems import WORDING, named
+
+log = logging.getLogger(__name__)
 
 STATUS = {"running": _l("Running"), "completed": _l("Closed"), "suspended": _l("Suspended"),
           "error": _l("Error"), "cancelled": _l("Cancelled")}
@@ -37,81 +39,15 @@ def label(table: dict, code: str | None) -> str:
     return str(value) if value is not None else code
 
 
-# Field problems as the services and marshmallow word them (English, for the API) → what a page shows.
-_PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"^(Missing data for required field|Field may not be null|This field is required)\.$"),
-     _l("This field is required.")),
-    (re.compile(r"^Length must be between 1 and (?P<max>\d+)\.$"),
-     _l("This field is required (at most %(max)s characters).")),
-    (re.compile(r"^Length must be between (?P<min>\d+) and (?P<max>\d+)\.$"),
-     _l("Enter between %(min)s and %(max)s characters.")),
-    (re.compile(r"^Shorter than minimum length (?P<min>\d+)\.$"), _l("Enter at least %(min)s characters.")),
-    (re.compile(r"^(Longer than maximum length (?P<max>\d+)\.|at most (?P<max2>\d+) characters)$"),
-     _l("Enter at most %(max)s characters.")),
-    (re.compile(r"^Not a valid integer\.$"), _l("Enter a whole number.")),
-    (re.compile(r"^(Not a valid number\.|Special numeric values .*)$"), _l("Enter a number.")),
-    (re.compile(r"^Number too large\.$"), _l("The number is too large.")),
-    (re.compile(r"^Not a valid date\.$"), _l("Enter a date as YYYY-MM-DD.")),
-    (re.compile(r"^Must be greater than or equal to -9{6,} and less than or equal to 9{6,}\.$"), _l("Enter a number.")),
-    (re.compile(r"^Must be greater than or equal to (?P<min>\S+) and less than or equal to 9{6,}\.$"),
-     _l("Enter at least %(min)s.")),
-    (re.compile(r"^Must be greater than or equal to -9{6,} and less than or equal to (?P<max>\S+)\.$"),
-     _l("Enter at most %(max)s.")),
-    (re.compile(r"^Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.$"),
-     _l("Enter a value from %(min)s to %(max)s.")),
-    (re.compile(r"^Must be greater than or equal to (?P<min>\S+)\.$"), _l("Enter at least %(min)s.")),
-    (re.compile(r"^Must be less than or equal to (?P<max>\S+)\.$"), _l("Enter at most %(max)s.")),
-    (re.compile(r"^(Must|must) be one of: .*$"), _l("Choose one of the listed options.")),
-    (re.compile(r"^String does not match expected pattern\.$"), _l("The format is not valid.")),
-    (re.compile(r"^(Not a valid (string|boolean)\.|Invalid value\.|Invalid input\.|Invalid type\.)$"),
-     _l("The value is not valid.")),
-    (re.compile(r"^Unknown field\.$"), _l("This field is not part of the form.")),
-    (re.compile(r"^not a valid phone number$"),
-     _l("Enter an 11-digit mobile number or a landline such as 0571-87654321.")),
-    (re.compile(r"^letters, digits, - and _ only$"), _l("Use letters, digits, - and _ only.")),
-    (re.compile(r"^already exists in this project$"), _l("This code already exists in the project.")),
-    (re.compile(r"^not a work group of this project$"), _l("Not a work group of this project.")),
-    (re.compile(r"^give the reason for the excluded area$"), _l("Give the reason for the excluded area.")),
-    (re.compile(r"^the dossier must be complete before the case closes$"),
-     _l("The dossier must be complete before the case is closed.")),
-    (re.compile(r"^give the reason for the return$"), _l("Give the reason for the return.")),
-    (re.compile(r"^this step cannot send the case back$"), _l("This step cannot send the case back.")),
-    (re.compile(r"^at most 2 decimal places$"), _l("Use at most two decimal places.")),
-    (re.compile(r"^an ID number has 17 digits and a check digit \(0-9 or X\)$"),
-     _l("An ID number has 17 digits and a check digit (0-9 or X).")),
-    (re.compile(r"^the birth date inside the ID number does not exist$"),
-     _l("The birth date in the ID number does not exist.")),
-    (re.compile(r"^the birth date inside the ID number is not plausible$"),
-     _l("The birth date in the ID number is not plausible.")),
-    (re.compile(r"^the check digit of the ID number is wrong$"), _l("The check digit of the ID number is wrong.")),
-    (re.compile(r"^exactly one member is the head of household$"),
-     _l("Exactly one member must be the head of household.")),
-    (re.compile(r"^an ID number appears twice$"), _l("An ID number appears twice.")),
-    (re.compile(r"^list each ancillary item once, with its count$"),
-     _l("List each ancillary item once, with its count.")),
-    (re.compile(r"^give each building its own name$"), _l("Give each building its own name.")),
-    (re.compile(r"^the moving deadline cannot be before the signing$"),
-     _l("The moving deadline cannot be before the signing.")),
-    (re.compile(r"^a voucher number appears twice$"), _l("A voucher number appears twice.")),
-    # the password policy (services/passwords.py) and the password change
-    (re.compile(r"^at least (?P<min>\d+) characters$"), _l("Use at least %(min)s characters.")),
-    (re.compile(r"^mix at least two kinds of characters: .*$"),
-     _l("Mix at least two kinds of characters: lower case, upper case, digits, symbols.")),
-    (re.compile(r"^must not contain the username$"), _l("Must not contain the username.")),
-    (re.compile(r"^this password is too well known$"), _l("This password is too well known; choose another.")),
-    (re.compile(r"^a password is required$"), _l("This field is required.")),
-    (re.compile(r"^wrong password$"), _l("The current password is wrong.")),
-    (re.compile(r"^must differ from the current password$"), _l("The new password must differ from the current one.")),
-]
-
-
 def coded(text: Any) -> str | None:
     """A coded problem (services.problems) in the reader's language, translated by its code; None if not coded."""
     code = getattr(text, "code", None)
     template = WORDING.get(code) if isinstance(code, str) else None
     if template is None:
         return None
-    params = getattr(text, "params", None) or {}
+    params = {key: coded(value) or value if hasattr(value, "code") else value
+              for key, value in (getattr(text, "params", None) or {}).items()}
+    params = named(params, str(get_locale() or "zh"))
     translated = gettext(template)
     try:
         return translated % params if params else translated
@@ -120,19 +56,13 @@ def coded(text: Any) -> str | None:
 
 
 def problem(text: Any) -> str:
-    """A field problem in the reader's language; unknown wordings are shown as they are."""
+    """A field problem in the reader's language, by its code; an uncoded text is shown as the generic problem
+    (and logged), so that no English sentence reaches a page and a reworded message is noticed."""
     translated = coded(text)
     if translated is not None:
         return translated
-    raw = str(text)
-    for pattern, message in _PROBLEMS:
-        found = pattern.match(raw)
-        if found:
-            params = {k: v for k, v in found.groupdict().items() if v is not None}
-            if "max2" in params:
-                params["max"] = params.pop("max2")
-            return str(message) % params if params else str(message)
-    return raw
+    log.warning("uncoded problem shown as the generic one: %r", str(text)[:200])
+    return gettext(WORDING["invalid"])
 
 
 # Conflicts by their stable code: what a user reads in the flash message or on the error page.
@@ -161,11 +91,13 @@ ERROR = {
 
 
 def error_text(code: str | None, message: str | None = None) -> str:
-    """The readable text of a service or HTTP error, by its stable code; the raw message otherwise."""
+    """The readable text of a service or HTTP error: its coded message, else the text of its stable code."""
     translated = coded(message)
     if translated is not None:
         return translated
     table_value = CONFLICT.get(code or "") or ERROR.get(code or "")
     if table_value is not None:
         return str(table_value)
-    return message or str(ERROR["bad_request"])
+    if message:
+        log.warning("uncoded error shown by its generic text: %s %r", code, str(message)[:200])
+    return str(ERROR["bad_request"])

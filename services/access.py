@@ -6,6 +6,14 @@ from sqlalchemy import Select, or_, select
 from app.extensions import db
 from app.models import Household, Project, Role, User, WorkGroup, group_members
 from services.errors import Forbidden, NotFound
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "project_not_found": N_("project not found"),
+    "household_not_found": N_("household not found"),
+    "role_forbidden": N_("your roles do not allow this"),
+})
 
 MAX_ID = 2**31 - 1
 
@@ -48,7 +56,7 @@ def get_project(user: User, project_id: int) -> Project:
     """A project the user may see, or NotFound (never leak what exists)."""
     project = db.session.get(Project, project_id) if _possible_id(project_id) else None
     if project is None or not can_see_project(user, project.id):
-        raise NotFound("project not found")
+        raise NotFound(problem("project_not_found"))
     return project
 
 
@@ -56,14 +64,14 @@ def get_household(user: User, household_id: int) -> Household:
     """A household of the user's projects, or NotFound."""
     household = db.session.get(Household, household_id) if _possible_id(household_id) else None
     if household is None or not can_see_project(user, household.project_id):
-        raise NotFound("household not found")
+        raise NotFound(problem("household_not_found"))
     return household
 
 
 def require_role(user: User, *codes: str) -> None:
     """Raise Forbidden unless the user holds one of the roles."""
     if not user.has_role(*codes):
-        raise Forbidden("your roles do not allow this")
+        raise Forbidden(problem("role_forbidden"))
 
 
 def _with_role(role: str, project_id: int, *columns):

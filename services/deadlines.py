@@ -14,7 +14,16 @@ from services.access import get_project, require_role
 from services.context import Actor
 from services.engine import UserTaskInfo
 from services.errors import InvalidInput, NotFound
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import transaction
+
+register_problems({
+    "step_unknown": N_("unknown step"),
+    "duration_invalid": N_("an ISO 8601 duration such as P3D or PT4H, at most ten years"),
+    "project_id_invalid": N_("must be a project id"),
+    "deadline_invalid": N_("the deadline is not valid"),
+})
 
 PIPELINE_KEY = "relocation"
 
@@ -87,17 +96,17 @@ def set_deadline(actor: Actor, bpmn_id: str, data: Any, *, now: datetime) -> Ste
         require_role(actor.user, "supervisor", "admin")
         steps = {info.bpmn_id: info for info in _steps()}
         if bpmn_id not in steps:
-            raise NotFound("unknown step")
+            raise NotFound(problem("step_unknown"))
         if not isinstance(data, dict):
-            raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+            raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
         due, project_id = data.get("due"), data.get("project_id")
         fields: dict[str, list[str]] = {}
         if not isinstance(due, str) or not durations.is_valid(due):
-            fields["due"] = ["an ISO 8601 duration such as P3D or PT4H, at most ten years"]
+            fields["due"] = [problem("duration_invalid")]
         if project_id is not None and (not isinstance(project_id, int) or isinstance(project_id, bool)):
-            fields["project_id"] = ["must be a project id"]
+            fields["project_id"] = [problem("project_id_invalid")]
         if fields:
-            raise InvalidInput("the deadline is not valid", fields)
+            raise InvalidInput(problem("deadline_invalid"), fields)
         if project_id is not None:
             get_project(actor.user, project_id)
         due = due.strip().upper()

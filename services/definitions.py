@@ -13,7 +13,18 @@ from services import audit
 from services.context import Actor
 from services.engine import Engine, EngineError, ParsedProcess
 from services.errors import Conflict, InvalidInput, NotFound
+from services.problems import N_, carried, problem
+from services.problems import register as register_problems
 from services.processes import validation
+
+register_problems({
+    "process_not_deployed": N_("no deployed process '%(key)s'"),
+    "bpmn_unparsable": N_("the diagram does not parse"),
+    "already_deployed": N_("this version is deployed already"),
+    "newer_deployed": N_("a newer version (v%(version)s) is deployed; save this diagram as a new draft to deploy it"),
+    "bpmn_invalid": N_("the diagram is not valid"),
+    "element_problem": N_("%(element)s: %(problem)s"),
+})
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
@@ -43,7 +54,7 @@ def current(key: str) -> ProcessDefinition:
         load_shipped(SHIPPED_DIR, Actor.system(), utcnow())
         definition = _newest_deployed(key)
     if definition is None:
-        raise NotFound(f"no deployed process '{key}'")
+        raise NotFound(problem("process_not_deployed", key=key))
     return definition
 
 
@@ -101,33 +112,34 @@ def create_draft(actor: Actor, xml: bytes, comment: str | None, now: datetime) -
     """Store a diagram as a new draft version; InvalidInput when it does not parse."""
     problems = validation.parse_problems(xml)
     if problems:
-        raise InvalidInput("the diagram does not parse", {"bpmn": [_worded(p) for p in problems]})
+        raise InvalidInput(problem("bpmn_unparsable"), {"bpmn": [_worded(p) for p in problems]})
     try:
         process = get_engine().parse(xml)
     except EngineError as exc:
-        raise InvalidInput("the diagram does not parse", {"bpmn": [str(exc)]}) from None
+        raise InvalidInput(problem("bpmn_unparsable"), {"bpmn": [carried(exc)]}) from None
     return _add_version(process, xml.decode("utf-8"), actor, now, comment)
 
 
 def _worded(found: dict[str, Any]) -> str:
     """A problem as one line of text, naming its element."""
-    return f"{found['element_id']}: {found['message']}" if found.get("element_id") else found["message"]
+    if found.get("element_id"):
+        return problem("element_problem", element=found["element_id"], problem=found["message"])
+    return found["message"]
 
 
 def deploy(actor: Actor, definition_id: int, now: datetime) -> ProcessDefinition:
     """Deploy a draft: new cases start on it; running ones stay on their version."""
     definition = db.session.get(ProcessDefinition, definition_id)
     if definition is None:
-        raise NotFound("process definition not found")
+        raise NotFound(problem("definition_not_found"))
     if definition.status == "deployed":
-        raise Conflict("this version is deployed already", code="already_deployed")
+        raise Conflict(problem("already_deployed"), code="already_deployed")
     newer = _newest_deployed(definition.key)
     if newer is not None and newer.version > definition.version:
-        raise Conflict(f"a newer version (v{newer.version}) is deployed; save this diagram as a new draft to "
-                       "deploy it", code="newer_deployed")
+        raise Conflict(problem("newer_deployed", version=newer.version), code="newer_deployed")
     problems = validate(definition.bpmn_xml.encode("utf-8"))
     if problems:
-        raise InvalidInput("the diagram is not valid", {"bpmn": [_worded(p) for p in problems]})
+        raise InvalidInput(problem("bpmn_invalid"), {"bpmn": [_worded(p) for p in problems]})
     _mark_deployed(definition, actor, now)
     return definition
 

@@ -5,6 +5,16 @@ import re
 from calendar import monthrange
 from datetime import datetime, timedelta
 
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "duration_text": N_("a duration must be text such as P3D or PT4H"),
+    "duration_format": N_("'%(text)s' is not an ISO 8601 duration such as P3D or PT4H"),
+    "duration_too_long": N_("a duration may be at most ten years"),
+    "duration_zero": N_("a duration must be longer than zero"),
+})
+
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -19,10 +29,10 @@ class DurationError(ValueError):
 def parse(text: str) -> dict[str, float]:
     """The parts of a duration; DurationError when the text is not one."""
     if not isinstance(text, str):
-        raise DurationError("a duration must be text such as P3D or PT4H")
+        raise DurationError(problem("duration_text"))
     match = _DURATION.match(text.strip().upper())
     if match is None:
-        raise DurationError(f"'{text}' is not an ISO 8601 duration such as P3D or PT4H")
+        raise DurationError(problem("duration_format", text=text))
     return {k: float(v) for k, v in match.groupdict().items() if v is not None}
 
 
@@ -38,9 +48,9 @@ def to_timedelta(text: str, start: datetime) -> timedelta:
     delta = timedelta(days=days, hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),
                       seconds=parts.get("seconds", 0))
     if delta > MAX_DURATION:
-        raise DurationError("a duration may be at most ten years")
+        raise DurationError(problem("duration_too_long"))
     if delta <= timedelta(0):
-        raise DurationError("a duration must be longer than zero")
+        raise DurationError(problem("duration_zero"))
     return delta
 
 

@@ -30,7 +30,21 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from services import expressions
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.roles import resolve_role
+
+register_problems({
+    "bpmn_no_process": N_("the diagram has no process"),
+    "bpmn_too_large": N_("the diagram is larger than %(kb)s KB"),
+    "xml_malformed": N_("not well-formed XML: %(reason)s"),
+    "spiff_refuses": N_("SpiffWorkflow refuses the diagram: %(reason)s"),
+    "spiff_unreadable": N_("SpiffWorkflow cannot read the diagram (%(reason)s)"),
+    "xml_empty": N_("the document is empty"),
+    "service_tasks": N_("service tasks are not supported"),
+    "spec_not_loaded": N_("process spec %(sha)s is not loaded"),
+    "bpmn_doctype": N_("a DOCTYPE (and with it entities) is not allowed in a diagram"),
+})
 
 ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -50,7 +64,7 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
     def call_service(self, context: dict, **kwargs: Any) -> Any:
-        raise expressions.ExpressionError("service tasks are not supported")
+        raise expressions.ExpressionError(problem("service_tasks"))
 
 
 class SafeScriptEngine(PythonScriptEngine):
@@ -152,7 +166,7 @@ class Engine:
         try:
             return self._cache[sha]
         except KeyError:
-            raise EngineError(f"process spec {sha[:12]} is not loaded") from None
+            raise EngineError(problem("spec_not_loaded", sha=sha[:12])) from None
 
     def is_cached(self, sha: str) -> bool:
         """True when the diagram with this hash is parsed in this process."""
@@ -166,13 +180,13 @@ class Engine:
             executable = [pid for pid in ids if parser.get_process_parser(pid).process_executable]
             pid = process_id or (executable or ids or [None])[0]
             if pid is None:
-                raise EngineError("the diagram has no process")
+                raise EngineError(problem("bpmn_no_process"))
             spec = parser.get_spec(pid)
             subprocess_specs = parser.get_subprocess_specs(pid)
         except ValidationException as exc:
-            raise EngineError(str(exc)) from None
+            raise EngineError(problem("spiff_refuses", reason=str(exc))) from None
         except (etree.XMLSyntaxError, ValueError, KeyError, AttributeError, TypeError, IndexError) as exc:
-            raise EngineError(f"{exc.__class__.__name__}: {exc}") from None
+            raise EngineError(problem("spiff_unreadable", reason=f"{exc.__class__.__name__}: {exc}")) from None
         parsed = ParsedProcess(sha256=sha, process_id=pid, name=spec.description or pid, spec=spec,
                                subprocess_specs=subprocess_specs)
         for each in [spec, *subprocess_specs.values()]:
@@ -214,17 +228,17 @@ MAX_XML_BYTES = 2 * 1024 * 1024
 def parse_xml(data: bytes) -> etree._Element:
     """Parse untrusted XML: no DTD, no entities, no network, bounded size; EngineError otherwise."""
     if len(data) > MAX_XML_BYTES:
-        raise EngineError(f"the diagram is larger than {MAX_XML_BYTES // 1024} KB")
+        raise EngineError(problem("bpmn_too_large", kb=MAX_XML_BYTES // 1024))
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                              dtd_validation=False)
     try:
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise EngineError(f"not well-formed XML: {exc}") from None
+        raise EngineError(problem("xml_malformed", reason=str(exc))) from None
     if root is None:
-        raise EngineError("the document is empty")
+        raise EngineError(problem("xml_empty"))
     if root.getroottree().docinfo.doctype:
-        raise EngineError("a DOCTYPE (and with it entities) is not allowed in a diagram")
+        raise EngineError(problem("bpmn_doctype"))
     return root
 
 

@@ -15,6 +15,24 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "expr_complex": N_("expression is too complex"),
+    "expr_node": N_("'%(node)s' is not allowed in an expression"),
+    "expr_name": N_("name '%(name)s' is not allowed"),
+    "expr_functions": N_("only these functions may be called: %(functions)s"),
+    "expr_keywords": N_("keyword arguments are not allowed"),
+    "expr_string_long": N_("string constant is too long"),
+    "expr_text": N_("expression must be text"),
+    "expr_long": N_("expression is too long"),
+    "expr_syntax": N_("syntax error: %(reason)s"),
+    "expr_failed": N_("%(reason)s"),
+    "script_long": N_("script is too long"),
+    "script_assign": N_("a script may only assign values: name = expression"),
+})
+
 MAX_LENGTH = 2000
 MAX_NODES = 400
 
@@ -52,30 +70,30 @@ class ExpressionError(ValueError):
 def _check_tree(tree: ast.AST, source: str) -> None:
     for count, node in enumerate(ast.walk(tree), start=1):
         if count > MAX_NODES:
-            raise ExpressionError("expression is too complex")
+            raise ExpressionError(problem("expr_complex"))
         if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(f"'{type(node).__name__}' is not allowed in an expression")
+            raise ExpressionError(problem("expr_node", node=type(node).__name__))
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"name '{node.id}' is not allowed")
+            raise ExpressionError(problem("expr_name", name=node.id))
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in SAFE_FUNCTIONS:
-                raise ExpressionError(f"only these functions may be called: {_FUNCTION_LIST}")
+                raise ExpressionError(problem("expr_functions", functions=_FUNCTION_LIST))
             if node.keywords:
-                raise ExpressionError("keyword arguments are not allowed")
+                raise ExpressionError(problem("expr_keywords"))
         if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and len(node.value) > 1000:
-            raise ExpressionError("string constant is too long")
+            raise ExpressionError(problem("expr_string_long"))
 
 
 def parse_expression(source: str) -> ast.Expression:
     """Parse and check one expression; raise ExpressionError when it is refused."""
     if not isinstance(source, str):
-        raise ExpressionError("expression must be text")
+        raise ExpressionError(problem("expr_text"))
     if len(source) > MAX_LENGTH:
-        raise ExpressionError("expression is too long")
+        raise ExpressionError(problem("expr_long"))
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-        raise ExpressionError(f"syntax error: {exc.__class__.__name__}") from None
+        raise ExpressionError(problem("expr_syntax", reason=exc.__class__.__name__)) from None
     _check_tree(tree, source)
     return tree
 
@@ -87,28 +105,28 @@ def evaluate(source: str, names: Mapping[str, Any] | None = None) -> Any:
     try:
         return evaluator.eval(source.strip(), previously_parsed=tree.body)
     except InvalidExpression as exc:
-        raise ExpressionError(str(exc)) from None
+        raise ExpressionError(problem("expr_failed", reason=str(exc))) from None
     except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
-        raise ExpressionError(f"{exc.__class__.__name__}: {exc}") from None
+        raise ExpressionError(problem("expr_failed", reason=f"{exc.__class__.__name__}: {exc}")) from None
 
 
 def parse_script(source: str) -> list[tuple[str, ast.Expression]]:
     """Parse a script task's text: only lines of the form `name = expression` are allowed."""
     if len(source) > MAX_LENGTH * 5:
-        raise ExpressionError("script is too long")
+        raise ExpressionError(problem("script_long"))
     try:
         module = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-        raise ExpressionError(f"syntax error: {exc.__class__.__name__}") from None
+        raise ExpressionError(problem("expr_syntax", reason=exc.__class__.__name__)) from None
     steps = []
     for stmt in module.body:
         if isinstance(stmt, ast.Pass):
             continue
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
-            raise ExpressionError("a script may only assign values: name = expression")
+            raise ExpressionError(problem("script_assign"))
         target = stmt.targets[0].id
         if target.startswith("_"):
-            raise ExpressionError(f"name '{target}' is not allowed")
+            raise ExpressionError(problem("expr_name", name=target))
         expression = ast.Expression(body=stmt.value)
         _check_tree(expression, source)
         steps.append((target, expression))
@@ -122,6 +140,6 @@ def run_script(source: str, data: dict[str, Any]) -> None:
         try:
             data[target] = evaluator.eval(ast.unparse(expression), previously_parsed=expression.body)
         except InvalidExpression as exc:
-            raise ExpressionError(str(exc)) from None
+            raise ExpressionError(problem("expr_failed", reason=str(exc))) from None
         except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
-            raise ExpressionError(f"{exc.__class__.__name__}: {exc}") from None
+            raise ExpressionError(problem("expr_failed", reason=f"{exc.__class__.__name__}: {exc}")) from None

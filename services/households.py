@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, validate
+from marshmallow import ValidationError, validate
 from marshmallow import fields as f
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -17,17 +17,28 @@ from services.access import get_household, get_project, require_role, restrict_t
 from services.context import Actor
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages
+from services.problems import N_, CodedSchema, Template, problem
+from services.problems import register as register_problems
 from services.tx import transaction
+
+register_problems({
+    "code_chars": N_("letters, digits, - and _ only"),
+    "household_has_errors": N_("the household has errors"),
+    "household_code_taken": N_("the household code is taken"),
+    "household_code_exists": N_("already exists in this project"),
+    "work_group_unknown": N_("unknown work group"),
+    "work_group_other": N_("not a work group of this project"),
+})
 
 LAND_NATURES = ("collective", "state")
 
 
-class HouseholdInput(Schema):
+class HouseholdInput(CodedSchema):
     """What creating a household takes."""
 
     code = f.String(required=True, validate=[validate.Length(min=1, max=32),
                                              validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
-                                                             error="letters, digits, - and _ only")])
+                                                             error=Template("code_chars"))])
     kind = f.String(required=True, validate=validate.OneOf(HOUSEHOLD_KINDS))
     address = f.String(required=True, validate=validate.Length(min=1, max=255))
     head_name = f.String(required=True, validate=validate.Length(min=1, max=64))
@@ -44,20 +55,20 @@ def create(actor: Actor, project_id: int, data: Any, *, now: datetime) -> tuple[
         project = get_project(actor.user, project_id)
         require_role(actor.user, "surveyor", "admin")
         if not isinstance(data, dict):
-            raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+            raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
         try:
             values = HouseholdInput().load(data)
         except ValidationError as exc:
-            raise InvalidInput("the household has errors", flatten_messages(exc.messages)) from None
+            raise InvalidInput(problem("household_has_errors"), flatten_messages(exc.messages)) from None
         exists = db.session.scalar(select(func.count()).where(Household.project_id == project.id,
                                                               Household.code == values["code"]))
         if exists:
-            raise InvalidInput("the household code is taken", {"code": ["already exists in this project"]})
+            raise InvalidInput(problem("household_code_taken"), {"code": [problem("household_code_exists")]})
         group_id = values.get("work_group_id")
         if group_id is not None:
             group = db.session.get(WorkGroup, group_id)
             if group is None or group.project_id != project.id:
-                raise InvalidInput("unknown work group", {"work_group_id": ["not a work group of this project"]})
+                raise InvalidInput(problem("work_group_unknown"), {"work_group_id": [problem("work_group_other")]})
         elif project.groups:
             group_id = project.groups[0].id
         if values.get("land_nature") is None:

@@ -12,8 +12,21 @@ from app.models import ApiToken, Role, User
 from services import audit, passwords, throttle, tokens
 from services.context import Actor
 from services.errors import InvalidInput, TooManyRequests, Unauthorized
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.roles import ROLES
 from services.tx import transaction
+
+register_problems({
+    "role_unknown": N_("unknown role: %(role)s"),
+    "user_invalid": N_("the user cannot be created"),
+    "signin_locked": N_("too many failed sign-ins; try again in %(minutes)s minutes"),
+    "signin_wrong": N_("wrong username or password"),
+    "current_password_wrong": N_("the current password is wrong"),
+    "password_wrong": N_("wrong password"),
+    "password_same": N_("must differ from the current password"),
+    "password_policy": N_("the new password does not meet the policy"),
+})
 
 # compared against when the user does not exist, so timing does not tell
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -39,12 +52,12 @@ def create_user(username: str, password: str, display_name: str, roles: list[str
     fields: dict[str, list[str]] = {}
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        fields["roles"] = [f"unknown role: {r}" for r in unknown]
+        fields["roles"] = [problem("role_unknown", role=r) for r in unknown]
     weak = passwords.problems(password, username)
     if weak:
         fields["password"] = weak
     if fields:
-        raise InvalidInput("the user cannot be created", fields)
+        raise InvalidInput(problem("user_invalid"), fields)
     user = User(username=username, display_name=display_name, password_hash=hash_password(password),
                 email=email)
     user.roles = list(db.session.scalars(select(Role).where(Role.code.in_(roles))))
@@ -66,7 +79,7 @@ def authenticate(username: str, password: str) -> User | None:
 
 def _locked_message(seconds: int) -> str:
     minutes = max(1, -(-seconds // 60))
-    return f"too many failed sign-ins; try again in {minutes} minutes"
+    return problem("signin_locked", minutes=minutes)
 
 
 def sign_in(username: Any, password: Any, *, ip: str | None, limits: throttle.Limits, now: datetime,
@@ -94,7 +107,7 @@ def sign_in(username: Any, password: Any, *, ip: str | None, limits: throttle.Li
             if channel == "auth.login":
                 audit.record(Actor(user, ip), channel, "user", user.id, after={"username": name[:64]}, at=now)
     if user is None:
-        raise Unauthorized("wrong username or password")
+        raise Unauthorized(problem("signin_wrong"))
     return user
 
 
@@ -126,12 +139,12 @@ def change_password(actor: Actor, current: Any, new: Any, *, limits: throttle.Li
         with transaction():
             throttle.record_failure(user.username, actor.ip, now)
             audit.record(actor, "auth.password.failed", "user", user.id, at=now)
-        raise InvalidInput("the current password is wrong", {"current_password": ["wrong password"]})
+        raise InvalidInput(problem("current_password_wrong"), {"current_password": [problem("password_wrong")]})
     problems = passwords.problems(new, user.username)
     if not problems and new == current:
-        problems = ["must differ from the current password"]
+        problems = [problem("password_same")]
     if problems:
-        raise InvalidInput("the new password does not meet the policy", {"new_password": problems})
+        raise InvalidInput(problem("password_policy"), {"new_password": problems})
     with transaction():
         user.password_hash = hash_password(new)
         revoked = tokens.revoke_all(user, now)

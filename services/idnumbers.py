@@ -4,6 +4,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from services.problems import N_, Problem
+from services.problems import register as register_problems
+
+register_problems({
+    "id_shape": N_("an ID number has 17 digits and a check digit (0-9 or X)"),
+    "id_birth_missing": N_("the birth date inside the ID number does not exist"),
+    "id_birth_implausible": N_("the birth date inside the ID number is not plausible"),
+    "id_check_digit": N_("the check digit of the ID number is wrong"),
+})
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
@@ -14,20 +24,20 @@ def normalise(value: str) -> str:
     return value.strip().replace(" ", "").upper()
 
 
-def problem(value: str) -> str | None:
+def problem(value: str) -> Problem | None:
     """Why the number is not a valid 18-digit ID number, or None when it is."""
     number = normalise(value)
     if not _SHAPE.match(number):
-        return "an ID number has 17 digits and a check digit (0-9 or X)"
+        return Problem("id_shape")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return "the birth date inside the ID number does not exist"
+        return Problem("id_birth_missing")
     if born.year < 1900 or born > date.today():
-        return "the birth date inside the ID number is not plausible"
+        return Problem("id_birth_implausible")
     total = sum(int(digit) * weight for digit, weight in zip(number[:17], _WEIGHTS, strict=True))
     if _CHECK[total % 11] != number[17]:
-        return "the check digit of the ID number is wrong"
+        return Problem("id_check_digit")
     return None
 
 

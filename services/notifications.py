@@ -18,7 +18,13 @@ from services.access import addressable_with_role
 from services.context import Actor
 from services.errors import NotFound
 from services.forms import get_form
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import is_sqlite, transaction
+
+register_problems({
+    "notification_not_found": N_("notification not found"),
+})
 
 
 def render(kind: str, params: dict[str, Any] | None) -> str:
@@ -181,7 +187,7 @@ def mark_read(actor: Actor, notification_id: int, now: datetime) -> Notification
     with transaction():
         row = db.session.get(Notification, notification_id)
         if row is None or row.user_id != actor.id:
-            raise NotFound("notification not found")
+            raise NotFound(problem("notification_not_found"))
         if row.read_at is None:
             row.read_at = now
     return row

@@ -7,6 +7,17 @@ from __future__ import annotations
 
 import re
 
+from services.problems import N_, Problem, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "password_required": N_("a password is required"),
+    "password_short": N_("at least %(min)s characters"),
+    "password_kinds": N_("mix at least two kinds of characters: lower case, upper case, digits, symbols"),
+    "password_username": N_("must not contain the username"),
+    "password_common": N_("this password is too well known"),
+})
+
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 
@@ -24,21 +35,21 @@ COMMON = frozenset({
 _CLASSES = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"[0-9]"), re.compile(r"[^a-zA-Z0-9]"))
 
 
-def problems(password: str, username: str | None = None) -> list[str]:
+def problems(password: str, username: str | None = None) -> list[Problem]:
     """What is wrong with a new password under the policy; empty when it is acceptable."""
     if not isinstance(password, str) or not password:
-        return ["a password is required"]
+        return [problem("password_required")]
     found: list[str] = []
     if len(password) < MIN_LENGTH:
-        found.append(f"at least {MIN_LENGTH} characters")
+        found.append(problem("password_short", min=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        found.append(f"at most {MAX_LENGTH} characters")
+        found.append(problem("at_most_chars", max=MAX_LENGTH))
     if sum(1 for pattern in _CLASSES if pattern.search(password)) < 2:
-        found.append("mix at least two kinds of characters: lower case, upper case, digits, symbols")
+        found.append(problem("password_kinds"))
     folded = password.strip().lower()
     name = (username or "").strip().lower()
     if name and (folded == name or folded == name[::-1] or (len(name) >= 3 and name in folded)):
-        found.append("must not contain the username")
+        found.append(problem("password_username"))
     if folded in COMMON:
-        found.append("this password is too well known")
+        found.append(problem("password_common"))
     return found

@@ -49,10 +49,49 @@ WORDING: dict[str, str] = {
     "one_of": N_("Choose one of the listed options."),
     "format": N_("The format is not valid."),
     "equal": N_("The value is not valid."),
+    # shared by the services
+    "not_object": N_("must be an object"),
+    "body_not_object": N_("the body must be a JSON object"),
+    "data_not_object": N_("data must be an object"),
+    "at_most_chars": N_("at most %(max)s characters"),
+    "two_places": N_("at most 2 decimal places"),
+    "has_errors": N_("the form has errors"),
+    "request_has_errors": N_("the request has errors"),
+    "definition_not_found": N_("process definition not found"),
+    "file_missing": N_("missing"),
+    "text_nul": N_("must be text without NUL characters"),
+    "task_not_found": N_("task not found"),
+    "task_not_ready": N_("this step is no longer open"),
+    "task_claimed": N_("this step is claimed by another user"),
+    "instance_not_found": N_("process instance not found"),
 }
 
 # Range validators with a bound this far out mean "any number" (they only keep the database's columns safe).
 _SENTINEL = Decimal(10) ** 6
+
+
+# Parameters that hold the code of something with a name (a role, a dossier item): how to name it in a locale.
+NAMERS: dict[str, Callable[[Any, str], str]] = {}
+
+
+def name_param(key: str, namer: Callable[[Any, str], str]) -> None:
+    """Parameters under `key` hold codes; `namer(code, locale)` names them ("en" for the API's wording)."""
+    NAMERS[key] = namer
+
+
+def named(params: Mapping[str, Any], locale: str) -> dict[str, Any]:
+    """The parameters with every coded one replaced by its name in the locale."""
+    out = {}
+    for key, value in params.items():
+        namer = NAMERS.get(key)
+        if namer is None:
+            out[key] = value
+        elif isinstance(value, list):
+            out[key] = "、".join(namer(v, locale) for v in value) if locale != "en" else ", ".join(
+                namer(v, locale) for v in value)
+        else:
+            out[key] = namer(value, locale)
+    return out
 
 
 def register(wordings: Mapping[str, str]) -> None:
@@ -71,6 +110,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return str(value)
 
 
@@ -86,7 +127,7 @@ class Problem(str):
         if template is None:
             raise KeyError(f"unknown problem code {code}")
         try:
-            text = template % plain if plain else template
+            text = template % named(plain, "en") if plain else template
         except (KeyError, TypeError, ValueError):
             text = template
         obj = super().__new__(cls, text)
@@ -97,9 +138,19 @@ class Problem(str):
     def __reduce__(self) -> tuple[Callable[..., Problem], tuple[Any, ...]]:
         return _rebuild, (self.code, self.params)
 
+    def __mod__(self, values: Any) -> Problem:  # type: ignore[override]
+        """Already worded: formatting it again (as WTForms does with a message) keeps the Problem."""
+        return self
+
     def as_dict(self) -> dict[str, Any]:
         """The problem as the API reports it beside the wording."""
         return {"code": self.code, "params": self.params}
+
+
+def carried(exc: BaseException) -> str:
+    """The Problem an exception was raised with, else its text."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Problem) else str(exc)
 
 
 def _rebuild(code: str, params: dict[str, Any]) -> Problem:
@@ -160,6 +211,11 @@ class Template(str):
         return Problem(code, **params)
 
 
+def range_problem(low: Any, high: Any) -> Problem:
+    """The problem of a number outside [low, high], worded as marshmallow's Range is."""
+    return Template("range", _range_code).format(min=low, max=high)
+
+
 def _list_length_code(params: dict[str, Any]) -> str:
     code = _length_code(params)
     return {"length_max": "items_max", "length_min": "items_min"}.get(code, "items_range")
@@ -188,7 +244,9 @@ def code_field(field: fields.Field) -> None:
 
 
 def code_validator(validator: Any, *, is_list: bool = False) -> None:
-    """Give a marshmallow validator a Template instead of its English message."""
+    """Give a marshmallow validator a Template instead of its English message (a Template given stays)."""
+    if isinstance(getattr(validator, "error", None), Template):
+        return
     if isinstance(validator, validate.Range):
         validator.error = Template("range", _range_code)
     elif isinstance(validator, validate.Length):

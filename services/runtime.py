@@ -23,8 +23,22 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.expressions import ExpressionError
 from services.forms import get_form
 from services.modules.completion import complete_module
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tasks import actionable, task_for_action
 from services.tx import take_write_lock, transaction
+
+register_problems({
+    "return_reason": N_("give the reason for the return"),
+    "return_impossible": N_("this step cannot send the case back"),
+    "return_target": N_("must be one of: %(targets)s"),
+    "return_invalid": N_("the return is not valid"),
+    "return_not_routed": N_("the process does not route a return from this step"),
+    "case_running": N_("the household's case is already running"),
+    "case_not_running": N_("the case is %(case_status)s"),
+    "form_unknown": N_("the step names an unknown form '%(form)s'"),
+    "engine_failed": N_("the process could not continue: %(reason)s"),
+})
 
 PIPELINE_KEY = "relocation"
 T = TypeVar("T")
@@ -78,7 +92,7 @@ def complete_task(actor: Actor, task_id: int, data: Any, *, now: datetime,
         return _complete(actor, task_id, data, now=now, answer=answer)
     except _EngineFailure as failure:
         _mark_error(actor, failure, now)
-        raise Conflict(f"the process could not continue: {failure.message}", code="engine_error") from None
+        raise Conflict(problem("engine_failed", reason=failure.message), code="engine_error") from None
 
 
 def return_task(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
@@ -89,7 +103,7 @@ def return_task(actor: Actor, task_id: int, to: Any, reason: Any, *, now: dateti
         return _return(actor, task_id, to, reason, now=now, answer=answer)
     except _EngineFailure as failure:
         _mark_error(actor, failure, now)
-        raise Conflict(f"the process could not continue: {failure.message}", code="engine_error") from None
+        raise Conflict(problem("engine_failed", reason=failure.message), code="engine_error") from None
 
 
 def _mark_error(actor: Actor, failure: _EngineFailure, now: datetime) -> None:
@@ -109,7 +123,7 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime, answer: C
         row, instance, open_rows = _open_for_change(actor, task_id)
         form = get_form(row.form_key)
         if form is None:
-            raise Conflict(f"the step names an unknown form '{row.form_key}'", code="engine_error")
+            raise Conflict(problem("form_unknown", form=row.form_key), code="engine_error")
         workflow = store.load(instance)
         task = _spiff_task(workflow, row)
         stored = complete_module(actor, row, instance.household, form, data, now)
@@ -138,15 +152,15 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
         targets = info.return_targets if info else ()
         fields: dict[str, list[str]] = {}
         if not isinstance(reason, str) or not reason.strip():
-            fields["reason"] = ["give the reason for the return"]
+            fields["reason"] = [problem("return_reason")]
         elif len(reason) > 2000:
-            fields["reason"] = ["at most 2000 characters"]
+            fields["reason"] = [problem("at_most_chars", max=2000)]
         if not targets:
-            fields["to"] = ["this step cannot send the case back"]
+            fields["to"] = [problem("return_impossible")]
         elif to not in targets:
-            fields["to"] = [f"must be one of: {', '.join(targets)}"]
+            fields["to"] = [problem("return_target", targets=targets)]
         if fields:
-            raise InvalidInput("the return is not valid", fields)
+            raise InvalidInput(problem("return_invalid"), fields)
         reason = reason.strip()
         workflow = store.load(instance)
         task = _spiff_task(workflow, row)
@@ -157,7 +171,7 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
                        detail={"to": to, "to_name": target_name, "reason": reason})
         _run(instance, task, workflow)
         if to not in {t.task_spec.bpmn_id for t in ready_user_tasks(workflow)}:  # the diagram let it go on instead
-            raise Conflict("the process does not route a return from this step", code="return_not_routed")
+            raise Conflict(problem("return_not_routed"), code="return_not_routed")
         milestones.after_return(instance, process.user_tasks[to].form)
         _advance(instance, workflow, process, actor, now, Change(task=row, return_to=to, reason=reason), open_rows)
         audit.record(actor, "task.return", "human_task", row.id, household_id=row.household_id,
@@ -173,7 +187,7 @@ def start_for_household(actor: Actor, household_id: int, *, now: datetime) -> Pr
         running = db.session.scalar(select(ProcessInstance.id).where(
             ProcessInstance.household_id == household.id, ProcessInstance.status.in_(("running", "error"))))
         if running:
-            raise Conflict("the household's case is already running")
+            raise Conflict(problem("case_running"))
         instance = start_instance(actor, household, now=now)
     return instance
 
@@ -187,22 +201,22 @@ def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInst
     instance = store.lock_for_step(task_id, *actionable(actor.user))
     if instance is None:
         task_for_action(actor.user, task_id)  # raises why the actor may not act on it
-        raise NotFound("task not found")
+        raise NotFound(problem("task_not_found"))
     open_rows = store.open_steps(instance.id)
     row = next((r for r in open_rows.values() if r.id == task_id), None)
     if row is None:
-        raise Conflict("this step is no longer open", code="task_not_ready")
+        raise Conflict(problem("task_not_ready"), code="task_not_ready")
     if row.assignee_id is not None and row.assignee_id != actor.id:
-        raise Conflict("this step is claimed by another user", code="claimed")
+        raise Conflict(problem("task_claimed"), code="claimed")
     if instance.status != "running":
-        raise Conflict(f"the case is {instance.status}", code="instance_not_running")
+        raise Conflict(problem("case_not_running", case_status=instance.status), code="instance_not_running")
     return row, instance, open_rows
 
 
 def _spiff_task(workflow: BpmnWorkflow, row: HumanTask):
     task = workflow.get_task_from_id(UUID(row.task_guid))
     if task is None or task.state != TaskState.READY:
-        raise Conflict("this step is no longer open", code="task_not_ready")
+        raise Conflict(problem("task_not_ready"), code="task_not_ready")
     return task
 
 
@@ -324,7 +338,7 @@ def instance_or_404(actor: Actor, instance_id: int) -> ProcessInstance:
     """An instance of the actor's projects, or NotFound."""
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound("process instance not found")
+        raise NotFound(problem("instance_not_found"))
     get_household(actor.user, instance.household_id)
     return instance
 

@@ -13,6 +13,7 @@ from app.models import HumanTask, ProcessInstance
 from services import definitions
 from services.engine import next_timer_at
 from services.errors import NotFound
+from services.problems import problem
 from services.tx import is_sqlite
 
 # the definition and the household come in the same statement: every change needs both
@@ -34,7 +35,7 @@ def lock(instance_id: int) -> ProcessInstance:
         instance = db.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
                                   populate_existing=True, options=_LOCK_OPTIONS)
     if instance is None:
-        raise NotFound("process instance not found")
+        raise NotFound(problem("instance_not_found"))
     return instance
 
 

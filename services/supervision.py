@@ -14,8 +14,29 @@ from services import audit, history, notifications
 from services.access import can_see_project, require_role, restrict_to_projects
 from services.context import Actor
 from services.errors import InvalidInput
+from services.problems import N_, name_param, problem
+from services.problems import register as register_problems
+from services.roles import role_label
 from services.tasks import IS_OPEN, assignee_only
 from services.tx import transaction
+
+
+def _role_name(code: str, locale: str) -> str:
+    return role_label(code, "en" if locale.startswith("en") else "zh")
+
+
+name_param("role", _role_name)
+register_problems({
+    "reassign_choose": N_("choose the steps to reassign"),
+    "reassign_task_ids": N_("a list of 1 to %(max)s task ids"),
+    "reassign_user": N_("choose an active user"),
+    "user_inactive": N_("unknown or inactive user"),
+    "reassign_step_missing": N_("%(task)s: not found"),
+    "reassign_step_closed": N_("%(step)s of %(household)s: no longer open"),
+    "reassign_no_role": N_("%(step)s of %(household)s: %(person)s does not hold the role %(role)s"),
+    "reassign_no_project": N_("%(step)s of %(household)s: %(person)s does not work on this project"),
+    "reassign_refused": N_("some steps cannot go to this person"),
+})
 
 OVERVIEW_ROLES = ("supervisor", "admin", "group_leader")
 # running or in error, written into the statement: the partial index ix_instances_unfinished_progress covers it
@@ -106,33 +127,38 @@ def _open_tasks(instance_ids: list[int]) -> dict[int, list[HumanTask]]:
     return result
 
 
+def _step(row: HumanTask) -> dict[str, Any]:
+    """How a problem names a step: its name and its household's code (never its id)."""
+    return {"step": row.name, "household": row.household.code}
+
+
 def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
     """Hand open steps to another person who holds their role and works on their project."""
     with transaction():
         require_role(actor.user, "supervisor", "admin")
         if not isinstance(task_ids, list) or not task_ids or not all(
                 isinstance(t, int) and not isinstance(t, bool) for t in task_ids) or len(task_ids) > 500:
-            raise InvalidInput("choose the steps to reassign", {"task_ids": ["a list of 1 to 500 task ids"]})
+            raise InvalidInput(problem("reassign_choose"), {"task_ids": [problem("reassign_task_ids", max=500)]})
         target = db.session.get(User, user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) \
             else None
         if target is None or not target.active:
-            raise InvalidInput("choose an active user", {"user_id": ["unknown or inactive user"]})
+            raise InvalidInput(problem("reassign_user"), {"user_id": [problem("user_inactive")]})
         rows = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(task_ids))
                                        .with_for_update(of=HumanTask)))
         problems = []
         found = {r.id for r in rows}
-        problems += [f"{t}: not found" for t in task_ids if t not in found]
+        problems += [problem("reassign_step_missing", task=t) for t in task_ids if t not in found]
         for row in rows:
             if not can_see_project(actor.user, row.project_id):
-                problems.append(f"{row.id}: not found")
+                problems.append(problem("reassign_step_missing", task=row.id))
             elif row.status != "ready":
-                problems.append(f"{row.id}: no longer open")
+                problems.append(problem("reassign_step_closed", **_step(row)))
             elif row.role not in target.role_codes:
-                problems.append(f"{row.id}: {target.username} does not hold the role {row.role}")
+                problems.append(problem("reassign_no_role", **_step(row), person=target.display_name, role=row.role))
             elif not can_see_project(target, row.project_id):
-                problems.append(f"{row.id}: {target.username} does not work on this project")
+                problems.append(problem("reassign_no_project", **_step(row), person=target.display_name))
         if problems:
-            raise InvalidInput("some steps cannot go to this person", {"task_ids": problems})
+            raise InvalidInput(problem("reassign_refused"), {"task_ids": problems})
         for row in rows:
             before = row.assignee_id
             row.assignee_id, row.claimed_at = target.id, now

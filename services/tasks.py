@@ -14,7 +14,13 @@ from services import audit, definitions, history
 from services.access import can_see_project, project_ids
 from services.context import Actor
 from services.errors import Conflict, Forbidden, NotFound
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import transaction
+
+register_problems({
+    "task_other_role": N_("this step belongs to another role"),
+})
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ def get_task(user: User, task_id: int) -> HumanTask:
     """A step of the user's projects (open or not), or NotFound."""
     row = db.session.get(HumanTask, task_id)
     if row is None or not can_see_project(user, row.project_id):
-        raise NotFound("task not found")
+        raise NotFound(problem("task_not_found"))
     return row
 
 
@@ -54,7 +60,7 @@ def task_for_action(user: User, task_id: int) -> HumanTask:
     """A step the user may act on: NotFound outside their projects, Forbidden without its role."""
     row = get_task(user, task_id)
     if row.role not in user.role_codes:
-        raise Forbidden("this step belongs to another role")
+        raise Forbidden(problem("task_other_role"))
     return row
 
 
@@ -248,8 +254,8 @@ def _set_assignee(actor: Actor, task_id: int, now: datetime, *, claim: bool) -> 
         db.session.refresh(row)
         if result.rowcount == 0:
             if row.status != "ready":
-                raise Conflict("this step is no longer open", code="task_not_ready")
-            raise Conflict("this step is claimed by another user", code="claimed")
+                raise Conflict(problem("task_not_ready"), code="task_not_ready")
+            raise Conflict(problem("task_claimed"), code="claimed")
         action = "claimed" if claim else "released"
         history.record(row.instance_id, action, actor=actor, at=now, task=row)
         audit.record(actor, "task.claim" if claim else "task.release", "human_task", row.id,

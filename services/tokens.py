@@ -15,7 +15,16 @@ from app.models import ApiToken, User
 from services import audit
 from services.context import Actor
 from services.errors import NotFound, Unauthorized
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import commit, transaction
+
+register_problems({
+    "token_invalid": N_("invalid token"),
+    "token_expired": N_("invalid or expired token"),
+    "account_disabled": N_("account disabled"),
+    "token_not_found": N_("token not found"),
+})
 
 TOUCH_EVERY = timedelta(minutes=5)  # last_used_at is refreshed at most this often (one write, not one per call)
 LISTED_AFTER_EXPIRY = timedelta(days=7)  # expired and revoked tokens stay listed this long
@@ -45,19 +54,19 @@ def token_for(raw: str, now: datetime, ip: str | None = None) -> ApiToken:
     strings are not, so guessing cannot flood the trail.
     """
     if not raw or len(raw) > 200:
-        raise Unauthorized("invalid token")
+        raise Unauthorized(problem("token_invalid"))
     user = joinedload(ApiToken.user)  # token, user, roles and groups in one statement
     token = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(raw))
                                .options(user.joinedload(User.roles), user.joinedload(User.groups))).unique().first()
     if token is None:
-        raise Unauthorized("invalid or expired token")
+        raise Unauthorized(problem("token_expired"))
     refused = "revoked" if token.revoked_at is not None else "expired" if token.expires_at <= now else \
         "account_disabled" if not token.user.active else None
     if refused:
         with transaction():
             audit.record(Actor(None, ip), "auth.token.rejected", "api_token", token.id,
                          after={"reason": refused, "user": token.user.username}, at=now)
-        raise Unauthorized("account disabled" if refused == "account_disabled" else "invalid or expired token")
+        raise Unauthorized(problem("account_disabled" if refused == "account_disabled" else "token_expired"))
     if token.last_used_at is None or token.last_used_at <= now - TOUCH_EVERY:
         _touch(token, now)
     return token
@@ -100,7 +109,7 @@ def revoke(actor: Actor, token_id: int, now: datetime) -> ApiToken:
     with transaction():
         token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) else None
         if token is None or token.user_id != actor.id:
-            raise NotFound("token not found")
+            raise NotFound(problem("token_not_found"))
         if token.revoked_at is None:
             token.revoked_at = now
             audit.record(actor, "token.revoke", "api_token", token.id, after={"name": token.name}, at=now)

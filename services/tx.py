@@ -10,6 +10,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from services.errors import Conflict
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "record_stale": N_("someone else changed this record at the same time; reload and try again"),
+    "integrity": N_("the change conflicts with existing data"),
+    "busy": N_("the case is busy; try again"),
+})
 
 
 @contextmanager
@@ -24,15 +32,14 @@ def transaction(*, keep_loaded: bool = False) -> Iterator[None]:
         commit(keep_loaded=keep_loaded)
     except StaleDataError:
         db.session.rollback()
-        raise Conflict("someone else changed this record at the same time; reload and try again",
-                       code="stale") from None
+        raise Conflict(problem("record_stale"), code="stale") from None
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("the change conflicts with existing data", code="integrity") from None
+        raise Conflict(problem("integrity"), code="integrity") from None
     except OperationalError as exc:
         db.session.rollback()
         if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
-            raise Conflict("the case is busy; try again", code="busy") from None
+            raise Conflict(problem("busy"), code="busy") from None
         raise
     except BaseException:
         db.session.rollback()

@@ -37,7 +37,7 @@ def assert_error(response: Any, status: int, code: str | None = None, fields: se
     body = response.get_json()
     assert set(body) == {"error"}, body
     error = body["error"]
-    assert set(error) == ({"code", "message", "fields"} if status == 422 else {"code", "message"}), error
+    assert set(error) == ({"code", "message", "fields", "problems"} if status == 422 else {"code", "message"}), error
     assert isinstance(error["code"], str) and error["code"] and isinstance(error["message"], str)
     if code is not None:
         assert error["code"] == code, error
@@ -45,6 +45,7 @@ def assert_error(response: Any, status: int, code: str | None = None, fields: se
         assert isinstance(error["fields"], dict) and error["fields"], error
         assert all(isinstance(v, list) and v and all(isinstance(m, str) for m in v)
                    for v in error["fields"].values()), error
+        assert set(error["problems"]) == set(error["fields"]), error
     if fields is not None:
         assert fields <= set(error["fields"]), error
     return error

@@ -74,7 +74,8 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     cwd = Path.cwd()
     os.chdir(ROOT)
     try:
-        CommandLineInterface().run(["pybabel", "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "N_",
+        CommandLineInterface().run(["pybabel", "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+                                    "-k", "N_",
                                     "-o", str(target), "."])
     finally:
         os.chdir(cwd)
@@ -158,6 +159,7 @@ def test_pages_are_chinese_by_default_and_english_on_request(ctx: Flask, client:
 def test_labels_of_codes_follow_the_language(ctx) -> None:
     """Statuses, actions, kinds and field problems are shown in the reader's language."""
     from app import labels
+    from services.problems import problem
 
     ensure_compiled()
     with ctx.app_context(), ctx.test_request_context("/"):
@@ -165,11 +167,10 @@ def test_labels_of_codes_follow_the_language(ctx) -> None:
         assert labels.label(labels.STATUS, "running") == "办理中"
         assert labels.label(labels.KIND, "shop") == "店面"
         assert labels.label(labels.ACTION, "unknown_code") == "unknown_code"
-        assert labels.problem("Missing data for required field.") == "此项为必填项。"
-        assert labels.problem("Must be greater than or equal to 1 and less than or equal to 50.") == \
-            "请输入 1 至 50 之间的数值。"
-        assert labels.problem("something new") == "something new"
+        assert labels.problem(problem("required")) == "此项为必填项。"
+        assert labels.problem(problem("range", min=1, max=50)) == "请输入 1 至 50 之间的数值。"
+        assert labels.problem("something new") == "填写的内容无效。"
         assert labels.error_text("claimed", "this step is claimed by another user") == "该环节已被其他人员签收。"
     with ctx.app_context(), ctx.test_request_context("/?lang=en"):
         assert labels.label(labels.ACTION, "returned") == "Returned"
-        assert labels.problem("Missing data for required field.") == "This field is required."
+        assert labels.problem(problem("required")) == "This field is required."

@@ -15,13 +15,24 @@ from app.security import start_session
 from app.web import page_actor
 from services import identity, passwords, throttle, tokens
 from services.errors import InvalidInput, TooManyRequests
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "passwords_differ": N_("The two new passwords differ."),
+})
+
+
+REQUIRED = problem("required")
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=passwords.MAX_LENGTH)])
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(REQUIRED), Length(max=256, message=problem("length_max", max=256))])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(
+        max=passwords.MAX_LENGTH, message=problem("length_max", max=passwords.MAX_LENGTH))])
     confirm = PasswordField(_l("New password again"), validators=[
-        DataRequired(), EqualTo("new_password", message=_l("The two new passwords differ."))])
+        DataRequired(REQUIRED), EqualTo("new_password", message=problem("passwords_differ"))])
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -37,8 +48,8 @@ def password():
             for name, problems in (exc.fields or {}).items():
                 getattr(form, name).errors = list(problems)
             status = 422
-        except TooManyRequests:
-            form.current_password.errors = [_("Too many failed attempts; try again later.")]
+        except TooManyRequests as exc:
+            form.current_password.errors = [exc.message]
             status = 429
         else:
             login_user(current_user._get_current_object())  # the session follows the new password

@@ -9,6 +9,12 @@ from app.models import ApiToken, User, utcnow
 from services import tokens
 from services.context import Actor
 from services.errors import NotFound, Unauthorized
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "bearer_missing": N_("send Authorization: Bearer <token>"),
+})
 
 PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi"}
 
@@ -22,7 +28,7 @@ def authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send Authorization: Bearer <token>")
+        raise Unauthorized(problem("bearer_missing"))
     g.api_token = tokens.token_for(token.strip(), utcnow(), ip=request.remote_addr)
     g.api_user = g.api_token.user
 
@@ -32,7 +38,7 @@ def refuse_unstorable_path() -> None:
     """A path segment that no database can hold names nothing."""
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and not is_clean_text(value):
-            raise NotFound("not found")
+            raise NotFound(problem("not_found"))
 
 
 def api_user() -> User:

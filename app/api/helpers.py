@@ -9,6 +9,18 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages, schema_instance
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "body_not_json": N_("the body must be JSON"),
+    "send_json": N_("send a JSON document"),
+    "body_unstorable": N_("the body has values that cannot be accepted"),
+    "query_has_errors": N_("the query has errors"),
+    "nested_deep": N_("nested more than %(max)s levels deep"),
+    "text_unicode_nul": N_("text must be valid Unicode without NUL characters"),
+    "field_name_unicode": N_("field names must be valid Unicode without NUL characters"),
+})
 
 MAX_DEPTH = 32
 MAX_INT = 2**63 - 1
@@ -22,12 +34,12 @@ def json_body(member: str | None = None) -> Any:
     except RecursionError:
         data = None
     if data is None:
-        raise InvalidInput("the body must be JSON", {"body": ["send a JSON document"]})
+        raise InvalidInput(problem("body_not_json"), {"body": [problem("send_json")]})
     problems = unstorable_values(data)
     if problems:
         if member:
             problems = {name.removeprefix(f"{member}."): found for name, found in problems.items()}
-        raise InvalidInput("the body has values that cannot be accepted", problems)
+        raise InvalidInput(problem("body_unstorable"), problems)
     return data
 
 
@@ -54,21 +66,21 @@ def unstorable_values(data: Any) -> dict[str, list[str]]:
         value, path, depth = stack.pop()
         name = path or "body"
         if depth > MAX_DEPTH:
-            problems[name] = [f"nested more than {MAX_DEPTH} levels deep"]
+            problems[name] = [problem("nested_deep", max=MAX_DEPTH)]
         elif isinstance(value, str):
             if not is_clean_text(value):
-                problems[name] = ["text must be valid Unicode without NUL characters"]
+                problems[name] = [problem("text_unicode_nul")]
         elif isinstance(value, float):
             if not math.isfinite(value):
-                problems[name] = ["not a valid number"]
+                problems[name] = [problem("number")]
         elif isinstance(value, int) and not isinstance(value, bool):
             if not -MAX_INT - 1 <= value <= MAX_INT:
-                problems[name] = ["number out of range"]
+                problems[name] = [problem("number_too_large")]
         elif isinstance(value, dict):
             for key, item in value.items():
                 child = f"{path}.{_printable(key)}" if path else _printable(key)
                 if not is_clean_text(key):
-                    problems[child] = ["field names must be valid Unicode without NUL characters"]
+                    problems[child] = [problem("field_name_unicode")]
                 else:
                     stack.append((item, child, depth + 1))
         elif isinstance(value, list):
@@ -80,25 +92,25 @@ def unstorable_values(data: Any) -> dict[str, list[str]]:
 def load(schema: type[Schema], data: Any) -> dict[str, Any]:
     """Validate input with a schema; InvalidInput names the bad fields."""
     if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+        raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
     try:
         return schema_instance(schema).load(data)
     except ValidationError as exc:
-        raise InvalidInput("the request has errors", flatten_messages(exc.messages)) from None
+        raise InvalidInput(problem("request_has_errors"), flatten_messages(exc.messages)) from None
 
 
 def query_args(schema: type[Schema]) -> dict[str, Any]:
     """Validated query-string arguments (unknown ones are ignored)."""
     args = request.args.to_dict()
     declared = schema_instance(schema).fields
-    dirty = {name: ["text must not contain NUL characters"] for name, value in args.items()
+    dirty = {name: [problem("text_nul")] for name, value in args.items()
              if name in declared and not is_clean_text(value)}
     if dirty:
-        raise InvalidInput("the query has errors", dirty)
+        raise InvalidInput(problem("query_has_errors"), dirty)
     try:
         return schema_instance(schema, EXCLUDE).load(args)
     except ValidationError as exc:
-        raise InvalidInput("the query has errors", flatten_messages(exc.messages)) from None
+        raise InvalidInput(problem("query_has_errors"), flatten_messages(exc.messages)) from None
 
 
 def respond(schema: type[Schema], obj: Any, status: int = 200):

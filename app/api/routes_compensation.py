@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from marshmallow import Schema
 from marshmallow import fields as f
 
 from app.api import bp
@@ -15,16 +14,17 @@ from app.models import utcnow
 from services.compensation import inputs
 from services.compensation import policy as policy_table
 from services.compensation.rules import fmt2
+from services.problems import CodedSchema
 
 
-class PolicySummarySchema(Schema):
+class PolicySummarySchema(CodedSchema):
     version = f.String()
     name = f.String()
     effective_from = f.Date()
     current = f.Boolean()
 
 
-class PolicyList(Schema):
+class PolicyList(CodedSchema):
     items = f.List(f.Nested(PolicySummarySchema))
 
 
@@ -34,14 +34,14 @@ class PolicyDetail(PolicySummarySchema):
     rules = f.Dict(metadata={"description": "the rule table; money and ratios as exact decimal strings"})
 
 
-class PreviewItem(Schema):
+class PreviewItem(CodedSchema):
     code = f.String()
     label = f.String()
     basis = f.String()
     amount = f.String(metadata={"description": "yuan, exactly two decimals"})
 
 
-class PreviewResponse(Schema):
+class PreviewResponse(CodedSchema):
     policy_version = f.String()
     items = f.List(f.Nested(PreviewItem))
     total = f.String(metadata={"description": "the sum of the items; for swap the difference to settle"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 from io import BytesIO
 
 from flask import Response, current_app, jsonify, request, send_file
-from marshmallow import Schema
 from marshmallow import fields as f
 
 from app.api import bp
@@ -14,9 +13,10 @@ from app.api.helpers import respond
 from app.models import utcnow
 from services.excel import ledger, roster
 from services.excel.sheets import XLSX, Sheet
+from services.problems import CodedSchema
 
 
-class RosterImported(Schema):
+class RosterImported(CodedSchema):
     """What an import created."""
 
     created = f.Integer()

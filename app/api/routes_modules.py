@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask import current_app, request, send_file
-from marshmallow import Schema, validate
 from marshmallow import fields as f
+from marshmallow import validate
 
 from app.api import bp
 from app.api.auth import actor
@@ -14,19 +14,25 @@ from app.models import utcnow
 from services import files
 from services import modules as module_service
 from services.errors import InvalidInput
+from services.problems import N_, CodedSchema, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "file_send": N_("send the file as multipart form data"),
+})
 
 
-class ModuleArgs(Schema):
+class ModuleArgs(CodedSchema):
     reveal = f.Boolean(load_default=False, metadata={"description": "full ID numbers (allowed roles; audited)"})
 
 
-class ChangedUpstream(Schema):
+class ChangedUpstream(CodedSchema):
     module = f.String()
     synced_version = f.Integer()
     current_version = f.Integer()
 
 
-class ModuleSchema(Schema):
+class ModuleSchema(CodedSchema):
     module = f.String()
     data = f.Dict()
     version = f.Integer()
@@ -36,12 +42,12 @@ class ModuleSchema(Schema):
     changed_upstream = f.List(f.Nested(ChangedUpstream))
 
 
-class ModuleUpdate(Schema):
+class ModuleUpdate(CodedSchema):
     data = f.Dict(required=True)
     version = f.Integer(required=True, metadata={"description": "the version that was read (0 for a new module)"})
 
 
-class FileSchema(Schema):
+class FileSchema(CodedSchema):
     id = f.Integer()
     name = f.String()
     size = f.Integer()
@@ -52,11 +58,11 @@ class FileSchema(Schema):
     uploaded_at = UtcDateTime()
 
 
-class FileList(Schema):
+class FileList(CodedSchema):
     items = f.List(f.Nested(FileSchema))
 
 
-class UploadForm(Schema):
+class UploadForm(CodedSchema):
     file = f.Raw(required=True, metadata={"type": "string", "format": "binary"})
     module = f.String(required=True, validate=validate.Length(max=32))
     category = f.String(required=True, validate=validate.Length(max=64))
@@ -82,7 +88,7 @@ def get_module(household_id: int, module: str):
 def put_module(household_id: int, module: str):
     body = json_body()
     if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+        raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
     view = module_service.put(actor(), household_id, module, body.get("data"), body.get("version"), now=utcnow())
     return respond(ModuleSchema, _module_json(view))
 
@@ -100,7 +106,7 @@ def sync_module(household_id: int, module: str):
 def upload_file(household_id: int):
     upload = request.files.get("file")
     if upload is None:
-        raise InvalidInput("send the file as multipart form data", {"file": ["missing"]})
+        raise InvalidInput(problem("file_send"), {"file": [problem("file_missing")]})
     row = files.upload(actor(), household_id, request.form.get("module", ""), request.form.get("category", ""),
                        upload.filename, upload.stream, upload_dir=current_app.config["UPLOAD_DIR"],
                        max_bytes=current_app.config["MAX_CONTENT_LENGTH"], now=utcnow())

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from marshmallow import Schema, validate
 from marshmallow import fields as f
+from marshmallow import validate
 
 from app.api import bp
 from app.api.auth import actor
@@ -14,12 +14,13 @@ from app.api.helpers import json_body, load, respond
 from app.api.schemas import UtcDateTime
 from app.models import utcnow
 from app.processes.bodies import bpmn_body, comment_of_request
+from services.problems import CodedSchema
 from services.processes import diff, migration, validation, versions
 
 STATUSES = ["draft", "deployed", "retired"]
 
 
-class ProcessVersionSchema(Schema):
+class ProcessVersionSchema(CodedSchema):
     id = f.Integer()
     key = f.String()
     version = f.Integer()
@@ -35,21 +36,21 @@ class ProcessVersionSchema(Schema):
     instances = f.Integer(metadata={"description": "cases ever started on this version"})
 
 
-class ProcessVersionList(Schema):
+class ProcessVersionList(CodedSchema):
     items = f.List(f.Nested(ProcessVersionSchema))
 
 
-class ValidationProblem(Schema):
+class ValidationProblem(CodedSchema):
     element_id = f.String(allow_none=True)
     message = f.String()
 
 
-class ValidationResult(Schema):
+class ValidationResult(CodedSchema):
     valid = f.Boolean()
     errors = f.List(f.Nested(ValidationProblem))
 
 
-class VersionRef(Schema):
+class VersionRef(CodedSchema):
     id = f.Integer()
     key = f.String()
     version = f.Integer()
@@ -57,13 +58,13 @@ class VersionRef(Schema):
     name = f.String()
 
 
-class ItemChanges(Schema):
+class ItemChanges(CodedSchema):
     added = f.List(f.Dict())
     removed = f.List(f.Dict())
     changed = f.List(f.Dict(), metadata={"description": "each with changes: [{field, before, after}]"})
 
 
-class VersionDiffSchema(Schema):
+class VersionDiffSchema(CodedSchema):
     from_ = f.Nested(VersionRef, data_key="from", attribute="from")
     to = f.Nested(VersionRef)
     process = f.List(f.Dict())
@@ -72,20 +73,20 @@ class VersionDiffSchema(Schema):
     summary = f.Dict(keys=f.String(), values=f.Integer())
 
 
-class MigrateRequest(Schema):
+class MigrateRequest(CodedSchema):
     instance_ids = f.List(f.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)), required=True,
                           validate=validate.Length(min=1, max=migration.MAX_INSTANCES))
     dry_run = f.Boolean(load_default=False, metadata={"description": "only say what would change"})
 
 
-class MigrationOutcomeSchema(Schema):
+class MigrationOutcomeSchema(CodedSchema):
     instance_id = f.Integer()
     ok = f.Boolean()
     reason = f.String(allow_none=True)
     changes = f.Dict()
 
 
-class MigrationResult(Schema):
+class MigrationResult(CodedSchema):
     dry_run = f.Boolean()
     items = f.List(f.Nested(MigrationOutcomeSchema))
 

@@ -1,8 +1,8 @@
 """API routes of supervision: progress report, stuck cases, step deadlines."""
 from __future__ import annotations
 
-from marshmallow import Schema, validate
 from marshmallow import fields as f
+from marshmallow import validate
 
 from app.api import bp, present
 from app.api.auth import actor
@@ -11,19 +11,20 @@ from app.api.helpers import json_body, query_args, respond
 from app.api.schemas import TaskSchema, UtcDateTime
 from app.models import utcnow
 from services import deadlines, reports, supervision
+from services.problems import CodedSchema
 
 
-class ProgressArgs(Schema):
+class ProgressArgs(CodedSchema):
     project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
 
-class ProgressReport(Schema):
+class ProgressReport(CodedSchema):
     projects = f.List(f.Dict(), metadata={"description": "per project: households, signed, sign_rate, closed, "
                                                          "agreed_amount, paid_amount, paid_rate, groups, steps, "
                                                          "overdue_by_role, overdue_by_person"})
 
 
-class StuckArgs(Schema):
+class StuckArgs(CodedSchema):
     days = f.Integer(load_default=3, validate=validate.Range(min=0, max=3650))
     project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     step = f.String(validate=validate.Length(max=64))
@@ -33,7 +34,7 @@ class StuckArgs(Schema):
     per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class StuckCaseSchema(Schema):
+class StuckCaseSchema(CodedSchema):
     instance_id = f.Integer()
     household_id = f.Integer()
     household_code = f.String()
@@ -46,14 +47,14 @@ class StuckCaseSchema(Schema):
     current_tasks = f.List(f.Nested(TaskSchema))
 
 
-class StuckPage(Schema):
+class StuckPage(CodedSchema):
     items = f.List(f.Nested(StuckCaseSchema))
     total = f.Integer()
     page = f.Integer()
     per_page = f.Integer()
 
 
-class DeadlineSchema(Schema):
+class DeadlineSchema(CodedSchema):
     bpmn_id = f.String()
     name = f.String()
     role = f.String(allow_none=True)
@@ -63,15 +64,15 @@ class DeadlineSchema(Schema):
     project_id = f.Integer(allow_none=True)
 
 
-class DeadlineList(Schema):
+class DeadlineList(CodedSchema):
     items = f.List(f.Nested(DeadlineSchema))
 
 
-class DeadlineArgs(Schema):
+class DeadlineArgs(CodedSchema):
     project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
 
-class DeadlineUpdate(Schema):
+class DeadlineUpdate(CodedSchema):
     due = f.String(required=True, metadata={"description": "ISO 8601 duration, e.g. P3D or PT2S"})
     project_id = f.Integer(allow_none=True, metadata={"description": "only this project (default: every one)"})
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from marshmallow import Schema, validate
 from marshmallow import fields as f
+from marshmallow import validate
 
 from app.models import HOUSEHOLD_KINDS
+from services.problems import CodedSchema
 
 
 class UtcDateTime(f.DateTime):
@@ -19,33 +20,40 @@ class UtcDateTime(f.DateTime):
         return value.replace(microsecond=0).isoformat() + "Z"
 
 
-class ErrorBody(Schema):
+class ProblemSchema(CodedSchema):
+    code = f.String(required=True)
+    params = f.Dict(keys=f.String())
+
+
+class ErrorBody(CodedSchema):
     code = f.String(required=True)
     message = f.String(required=True)
     fields = f.Dict(keys=f.String(), values=f.List(f.String()))
+    problems = f.Dict(keys=f.String(), values=f.List(f.Nested(ProblemSchema)),
+                      metadata={"description": "each field's problems by code and parameters (422 only)"})
 
 
-class ErrorSchema(Schema):
+class ErrorSchema(CodedSchema):
     error = f.Nested(ErrorBody, required=True)
 
 
-class HealthSchema(Schema):
+class HealthSchema(CodedSchema):
     status = f.String()
 
 
-class TokenRequest(Schema):
+class TokenRequest(CodedSchema):
     username = f.String(required=True, validate=validate.Length(min=1, max=64))
     password = f.String(required=True, validate=validate.Length(min=1, max=256))
     name = f.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                     metadata={"description": "a label to recognise the token by in the list of tokens"})
 
 
-class TokenResponse(Schema):
+class TokenResponse(CodedSchema):
     token = f.String()
     expires_at = UtcDateTime()
 
 
-class TokenInfo(Schema):
+class TokenInfo(CodedSchema):
     id = f.Integer()
     name = f.String(allow_none=True)
     status = f.String(metadata={"enum": ["active", "revoked", "expired"]})
@@ -57,32 +65,32 @@ class TokenInfo(Schema):
     revoked_at = UtcDateTime(allow_none=True)
 
 
-class TokenList(Schema):
+class TokenList(CodedSchema):
     items = f.List(f.Nested(TokenInfo))
 
 
-class TokenRevoked(Schema):
+class TokenRevoked(CodedSchema):
     token = f.Nested(TokenInfo)
 
 
-class MeSchema(Schema):
+class MeSchema(CodedSchema):
     username = f.String()
     display_name = f.String()
     roles = f.List(f.String())
     project_ids = f.List(f.Integer())
 
 
-class ProjectSchema(Schema):
+class ProjectSchema(CodedSchema):
     id = f.Integer()
     code = f.String()
     name = f.String()
 
 
-class ProjectList(Schema):
+class ProjectList(CodedSchema):
     items = f.List(f.Nested(ProjectSchema))
 
 
-class HouseholdCreate(Schema):
+class HouseholdCreate(CodedSchema):
     code = f.String(required=True, metadata={"description": "unique in the project"})
     kind = f.String(required=True, validate=validate.OneOf(HOUSEHOLD_KINDS))
     address = f.String(required=True)
@@ -94,7 +102,7 @@ class HouseholdCreate(Schema):
     work_group_id = f.Integer(allow_none=True)
 
 
-class HouseholdSchema(Schema):
+class HouseholdSchema(CodedSchema):
     id = f.Integer()
     project_id = f.Integer()
     work_group_id = f.Integer(allow_none=True)
@@ -109,7 +117,7 @@ class HouseholdSchema(Schema):
     created_at = UtcDateTime()
 
 
-class ModuleSummary(Schema):
+class ModuleSummary(CodedSchema):
     module = f.String()
     data = f.Dict()
     version = f.Integer()
@@ -117,7 +125,7 @@ class ModuleSummary(Schema):
     updated_by = f.String(allow_none=True)
 
 
-class TaskSchema(Schema):
+class TaskSchema(CodedSchema):
     id = f.Integer()
     name = f.String()
     bpmn_id = f.String()
@@ -134,7 +142,7 @@ class TaskSchema(Schema):
     return_reason = f.String(allow_none=True)
 
 
-class ReturnTarget(Schema):
+class ReturnTarget(CodedSchema):
     bpmn_id = f.String()
     name = f.String()
 
@@ -145,14 +153,14 @@ class TaskDetailSchema(TaskSchema):
     return_targets = f.List(f.Nested(ReturnTarget))
 
 
-class TaskPage(Schema):
+class TaskPage(CodedSchema):
     items = f.List(f.Nested(TaskSchema))
     total = f.Integer()
     page = f.Integer()
     per_page = f.Integer()
 
 
-class TaskListArgs(Schema):
+class TaskListArgs(CodedSchema):
     role = f.String(validate=validate.Length(max=32))
     project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     instance_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
@@ -164,21 +172,21 @@ class TaskListArgs(Schema):
     per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class CompleteRequest(Schema):
+class CompleteRequest(CodedSchema):
     data = f.Dict(required=True, metadata={"description": "the step's form data (see the task's form)"})
 
 
-class ReturnRequest(Schema):
+class ReturnRequest(CodedSchema):
     to = f.String(required=True, metadata={"description": "bpmn_id of one of the task's return_targets"})
     reason = f.String(required=True)
 
 
-class DefinitionRef(Schema):
+class DefinitionRef(CodedSchema):
     key = f.String()
     version = f.Integer()
 
 
-class HistoryEntry(Schema):
+class HistoryEntry(CodedSchema):
     at = UtcDateTime()
     actor = f.String(allow_none=True)
     action = f.String()
@@ -186,7 +194,7 @@ class HistoryEntry(Schema):
     detail = f.Raw(allow_none=True)
 
 
-class InstanceSchema(Schema):
+class InstanceSchema(CodedSchema):
     id = f.Integer()
     status = f.String(metadata={"enum": ["running", "completed", "suspended", "error", "cancelled"]})
     definition = f.Nested(DefinitionRef)
@@ -195,11 +203,11 @@ class InstanceSchema(Schema):
     history = f.List(f.Nested(HistoryEntry))
 
 
-class InstanceEnvelope(Schema):
+class InstanceEnvelope(CodedSchema):
     instance = f.Nested(InstanceSchema)
 
 
-class InstanceSummary(Schema):
+class InstanceSummary(CodedSchema):
     id = f.Integer()
     status = f.String()
     definition = f.Nested(DefinitionRef)
@@ -208,12 +216,12 @@ class InstanceSummary(Schema):
     last_progress_at = UtcDateTime()
 
 
-class InstancePage(Schema):
+class InstancePage(CodedSchema):
     items = f.List(f.Nested(InstanceSchema))
     total = f.Integer()
 
 
-class InstanceListArgs(Schema):
+class InstanceListArgs(CodedSchema):
     status = f.String(validate=validate.OneOf(("running", "completed", "suspended", "error", "cancelled")))
     project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     stuck_days = f.Integer(validate=validate.Range(min=0, max=3650))
@@ -221,7 +229,7 @@ class InstanceListArgs(Schema):
     per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class HouseholdCreated(Schema):
+class HouseholdCreated(CodedSchema):
     household = f.Nested(HouseholdSchema)
     instance_id = f.Integer()
 
@@ -232,7 +240,7 @@ class HouseholdDetail(HouseholdSchema):
     current_tasks = f.List(f.Nested(TaskSchema))
 
 
-class NotificationSchema(Schema):
+class NotificationSchema(CodedSchema):
     id = f.Integer()
     kind = f.String()
     message = f.String()
@@ -242,14 +250,14 @@ class NotificationSchema(Schema):
     read = f.Boolean()
 
 
-class NotificationList(Schema):
+class NotificationList(CodedSchema):
     items = f.List(f.Nested(NotificationSchema))
 
 
-class NotificationArgs(Schema):
+class NotificationArgs(CodedSchema):
     unread = f.Boolean()
     limit = f.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
-class OkSchema(Schema):
+class OkSchema(CodedSchema):
     ok = f.Boolean()

@@ -16,11 +16,14 @@ from app.security import start_session
 from app.web import page_actor
 from services import identity, throttle
 from services.errors import TooManyRequests, Unauthorized
+from services.problems import problem
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    username = StringField(_l("Username"), validators=[DataRequired(problem("required")), Length(
+        max=64, message=problem("length_max", max=64))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(problem("required")), Length(
+        max=256, message=problem("length_max", max=256))])
 
 
 def _safe_next(target: str | None) -> str:

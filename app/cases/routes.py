@@ -11,6 +11,13 @@ from app.web import int_arg, page_actor
 from services import access, history, households, modules
 from services.errors import InvalidInput, NotFound
 from services.households import LAND_NATURES
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "project_choose": N_("Choose a project."),
+    "no_case_running": N_("the household has no case running"),
+})
 
 STATUSES = ("running", "completed", "error", "suspended", "cancelled")
 
@@ -45,7 +52,7 @@ def new():
             values["work_group_id"] = int(values["work_group_id"])
         try:
             if not project_id.isdigit():
-                raise InvalidInput("choose a project", {"project_id": [_("Choose a project.")]})
+                raise InvalidInput(problem("project_choose"), {"project_id": [problem("project_choose")]})
             household, _instance = households.create(page_actor(), int(project_id), values, now=utcnow())
         except InvalidInput as exc:
             errors = exc.fields
@@ -70,6 +77,6 @@ def detail(household_id: int):
 def diagram(household_id: int):
     case = households.case_file(page_actor(), household_id)
     if case.instance is None:
-        raise NotFound("the household has no case running")
+        raise NotFound(problem("no_case_running"))
     return Response(case.instance.definition.bpmn_xml, mimetype="application/xml",
                     headers={"Cache-Control": "private, max-age=3600"})

@@ -9,9 +9,28 @@ from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from services.errors import ServiceError, TooManyRequests
+from services.problems import N_, problem
+from services.problems import register as register_problems
 
 log = logging.getLogger(__name__)
 
+# What an HTTP error says, by its code: never the framework's English description.
+register_problems({
+    "bad_request": N_("The request could not be understood."),
+    "unauthorized": N_("Sign in first."),
+    "forbidden": N_("Your roles do not allow this."),
+    "not_found": N_("The page or record does not exist, or it is not in one of your projects."),
+    "method_not_allowed": N_("This address cannot be used that way."),
+    "conflict": N_("The change conflicts with data already recorded."),
+    "payload_too_large": N_("The upload is too large."),
+    "unsupported_media_type": N_("This type of file is not accepted."),
+    "invalid_input": N_("Some of the input is not valid."),
+    "too_many_requests": N_("Too many requests; wait a moment and try again."),
+    "internal_error": N_("An unexpected error occurred; it has been logged."),
+    "unavailable": N_("The service is temporarily unavailable."),
+    "http_error": N_("The request could not be understood."),
+    "csrf": N_("The form has expired or was not sent from this site. Reload the page and try again."),
+})
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
           422: "invalid_input", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
@@ -28,6 +47,7 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
         body: dict = {"error": {"code": code, "message": message}}
         if status == 422:
             body["error"]["fields"] = fields or {}
+            body["error"]["problems"] = coded_fields(fields or {})
         response = jsonify(body)
         response.status_code = status
         if status == 401:
@@ -35,6 +55,20 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
         return response
     return render_template("errors/error.html", status=status, code=code, message=message,
                            fields=fields or {}), status
+
+
+def coded_fields(fields: dict) -> dict[str, list[dict]]:
+    """Each field's problems by code and parameters, beside their English wording."""
+    out: dict[str, list[dict]] = {}
+    for name, problems in fields.items():
+        out[name] = []
+        for text in problems:
+            if hasattr(text, "as_dict"):
+                out[name].append(text.as_dict())
+            else:
+                log.warning("uncoded field problem %s: %r", name, str(text)[:200])
+                out[name].append(problem("invalid").as_dict())
+    return out
 
 
 def register(app: Flask) -> None:
@@ -51,16 +85,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         db.session.rollback()
-        return error_response(400, "csrf", "the form expired or was not sent from this site; reload and retry")
+        return error_response(400, "csrf", problem("csrf"))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         db.session.rollback()
         status = exc.code or 500
-        return error_response(status, _CODES.get(status, "http_error"), exc.description or exc.name)
+        code = _CODES.get(status, "http_error")
+        return error_response(status, code, problem(code))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+        return error_response(500, "internal_error", problem("internal_error"))

@@ -8,12 +8,18 @@ from flask import request
 
 from services.engine import MAX_XML_BYTES
 from services.errors import PayloadTooLarge
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "diagram_too_large": N_("a diagram may be at most %(kb)s KB"),
+})
 
 
 def bpmn_body() -> bytes:
     """The request body as a diagram, refused unread when it is larger than a diagram may be."""
     if request.content_length is not None and request.content_length > MAX_XML_BYTES:
-        raise PayloadTooLarge(f"a diagram may be at most {MAX_XML_BYTES // 1024} KB")
+        raise PayloadTooLarge(problem("diagram_too_large", kb=MAX_XML_BYTES // 1024))
     parts: list[bytes] = []
     size = 0
     while size <= MAX_XML_BYTES:
@@ -23,7 +29,7 @@ def bpmn_body() -> bytes:
         parts.append(chunk)
         size += len(chunk)
     if size > MAX_XML_BYTES:
-        raise PayloadTooLarge(f"a diagram may be at most {MAX_XML_BYTES // 1024} KB")
+        raise PayloadTooLarge(problem("diagram_too_large", kb=MAX_XML_BYTES // 1024))
     return b"".join(parts)
 
 

@@ -7,6 +7,7 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import labels
 from app.errors import error_response
 from app.extensions import db
 from app.models import utcnow
@@ -27,9 +28,10 @@ def service_error(exc: ServiceError):
     """The modeler's calls get the API's JSON errors; pages get the error page."""
     db.session.rollback()
     if request.endpoint in JSON_ENDPOINTS:
-        body: dict = {"error": {"code": exc.code, "message": exc.message}}
+        body: dict = {"error": {"code": exc.code, "message": labels.error_text(exc.code, exc.message)}}
         if exc.status == 422:
-            body["error"]["fields"] = exc.fields or {}
+            body["error"]["fields"] = {name: [labels.problem(p) for p in found]
+                                       for name, found in (exc.fields or {}).items()}
         return jsonify(body), exc.status
     return error_response(exc.status, exc.code, exc.message, exc.fields)
 
@@ -75,7 +77,8 @@ def edit(definition_id: int):
 @login_required
 def validate():
     problems = validation.validate(bpmn_body())
-    return jsonify({"valid": not problems, "errors": problems})
+    return jsonify({"valid": not problems, "errors": [{**found, "message": labels.problem(found["message"])}
+                                                      for found in problems]})
 
 
 @bp.post("/drafts")
@@ -96,7 +99,7 @@ def deploy(definition_id: int):
     except InvalidInput as exc:
         flash(_("The diagram is not valid; it was not deployed."), "error")
         for problem in exc.fields.get("bpmn", [])[:8]:
-            flash(problem, "error")
+            flash(labels.problem(problem), "error")
     else:
         flash(_("Version %(version)s is deployed: new cases start on it.", version=deployed.version), "success")
     return redirect(url_for("processes.view", definition_id=definition_id))
@@ -132,7 +135,7 @@ def migrate(definition_id: int):
         except InvalidInput as exc:
             for problems in exc.fields.values():
                 for problem in problems:
-                    flash(problem, "error")
+                    flash(labels.problem(problem), "error")
     cases = migration.candidates(actor, definition_id)
     return render_template("processes/migrate.html", version=version, cases=cases, outcomes=outcomes,
                            chosen=chosen, dry_run=dry_run)

@@ -7,6 +7,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import labels
 from app.models import utcnow
 from app.supervisor import bp
 from app.web import int_arg, page_actor
@@ -43,7 +44,7 @@ def reassign():
     except InvalidInput as exc:
         for problems in exc.fields.values():
             for problem in problems:
-                flash(problem, "error")
+                flash(labels.problem(problem), "error")
     else:
         flash(_("%(n)s steps reassigned.", n=count), "success")
     return redirect(request.form.get("back") or url_for("supervisor.overview"))

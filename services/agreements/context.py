@@ -15,6 +15,13 @@ from services.agreements.amounts import figures, to_capitals, to_decimal
 from services.agreements.layout import CURRENT
 from services.errors import NotFound
 from services.modules.store import get_record
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "agreement_none": N_("the household has no agreement yet"),
+    "agreement_no_total": N_("the household's agreement has no total yet"),
+})
 
 MODULE = "agreement"
 DEFAULT_OFFICE = "街道办事处"
@@ -147,11 +154,11 @@ def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "A
     household = db.session.get(Household, household_id)
     data = agreement_data(household_id) if household is not None else None
     if household is None or data is None:
-        raise NotFound("the household has no agreement yet")
+        raise NotFound(problem("agreement_none"))
     try:
         total = to_decimal(data.get("total"))
     except ValueError:
-        raise NotFound("the household's agreement has no total yet") from None
+        raise NotFound(problem("agreement_no_total")) from None
     project = db.session.get(Project, household.project_id)
     head_name = data.get("head_name") or household.head_name
     buildings, measured_total = _buildings(household.id)

@@ -14,6 +14,12 @@ from services.agreements import context as agreement_context
 from services.agreements.layout import LAYOUTS, Layout, Paragraph, Table
 from services.agreements.template import template_bytes
 from services.errors import Conflict
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "template_unknown": N_("the agreement's template version %(version)s is unknown"),
+})
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -39,7 +45,7 @@ def layout_of(context: dict[str, Any]) -> Layout:
     version = context["template_version"]
     layout = LAYOUTS.get(version)
     if layout is None:
-        raise Conflict(f"the agreement's template version {version} is unknown", code="unknown_template")
+        raise Conflict(problem("template_unknown", version=version), code="unknown_template")
     return layout
 
 

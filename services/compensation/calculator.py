@@ -10,6 +10,15 @@ from services.compensation import labels
 from services.compensation.inputs import HouseholdInput
 from services.compensation.rules import fmt2, to_decimal
 from services.errors import InvalidInput
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "policy_no_figure": N_("the policy has no figure for this code"),
+    "policy_lacks": N_("'%(key)s' is not in the policy"),
+    "ancillary_unknown": N_("unknown ancillary code '%(code)s'"),
+    "ancillary_items_unknown": N_("unknown ancillary items"),
+})
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -55,7 +64,7 @@ def percent(ratio: Decimal) -> str:
 def _rate(table: Any, key: str, field: str) -> Decimal:
     value = to_decimal(table.get(key)) if isinstance(table, Mapping) else None
     if value is None:
-        raise InvalidInput("the policy has no figure for this code", {field: [f"'{key}' is not in the policy"]})
+        raise InvalidInput(problem("policy_no_figure"), {field: [problem("policy_lacks", key=key)]})
     return value
 
 
@@ -108,10 +117,10 @@ class _Run:
         problems: dict[str, list[str]] = {}
         for index, line in enumerate(self.data.ancillary):
             if line.code not in rates:
-                problems[f"household.ancillary.{index}.code"] = [f"unknown ancillary code '{line.code}'"]
+                problems[f"household.ancillary.{index}.code"] = [problem("ancillary_unknown", code=line.code)]
             counts[line.code] = counts.get(line.code, 0) + line.count
         if problems:
-            raise InvalidInput("unknown ancillary items", problems)
+            raise InvalidInput(problem("ancillary_items_unknown"), problems)
         for code, count in counts.items():
             rate = _rate(rates, code, "household.ancillary")
             self.add(f"ancillary.{code}", labels.ancillary(code), f"{count} × {fmt2(rate)}元", count * rate)

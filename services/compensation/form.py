@@ -17,6 +17,14 @@ from services.compensation.defaults import KINDS, LEGAL_STATUSES, OPTIONS, SPECI
 from services.compensation.rules import CODE, MAX_TIERS, fmt_ratio, to_decimal
 from services.context import Actor
 from services.errors import InvalidInput
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "percentage": N_("a percentage between 0 and 100, at most 2 decimal places"),
+    "item_code_chars": N_("lower-case letters, digits and _, starting with a letter"),
+    "item_in_table": N_("this item is already in the table"),
+})
 
 BLANK_TIERS = 2
 NEW_ANCILLARY = 2
@@ -168,7 +176,7 @@ class _Builder:
             return raw
         value = to_decimal(raw)
         if value is None or not 0 <= value <= 100 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-            self.errors[f.name] = ["a percentage between 0 and 100, at most 2 decimal places"]
+            self.errors[f.name] = [problem("percentage")]
             return _get(self.base, f.name)
         return fmt_ratio(value / 100)
 
@@ -196,9 +204,9 @@ class _Builder:
             if not code and not amount:
                 continue
             if not CODE.match(code):
-                self.errors[f"ancillary_new.{i}.code"] = ["lower-case letters, digits and _, starting with a letter"]
+                self.errors[f"ancillary_new.{i}.code"] = [problem("item_code_chars")]
             elif code in self.rules["ancillary_rate"]:
-                self.errors[f"ancillary_new.{i}.code"] = ["this item is already in the table"]
+                self.errors[f"ancillary_new.{i}.code"] = [problem("item_in_table")]
             else:
                 self.rules["ancillary_rate"][code] = amount
                 self.origin[f"ancillary_rate.{code}"] = f"ancillary_new.{i}.amount"
@@ -211,7 +219,7 @@ def _header(form: Submitted, errors: dict[str, list[str]]) -> dict[str, Any]:
         values["effective_from"] = date.fromisoformat(_one(form, "effective_from"))
     except ValueError:
         values["effective_from"] = None
-        errors["effective_from"] = ["Not a valid date."]
+        errors["effective_from"] = [problem("date")]
     return values
 
 
@@ -228,7 +236,7 @@ def submit(actor: Actor, base_version: str, form: Submitted, now: datetime) -> P
         if name not in errors:
             errors[name] = list(messages)
     if errors:
-        raise InvalidInput("the form has errors", errors)
+        raise InvalidInput(problem("has_errors"), errors)
     return policy_table.create_version(actor, values, now, based_on=base.version)
 
 

@@ -6,11 +6,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, post_load, pre_load, validate, validates
+from marshmallow import ValidationError, post_load, pre_load, validate, validates
 from marshmallow import fields as f
 
 from services.compensation.defaults import KINDS, LEGAL_STATUSES, OPTIONS, SPECIAL_GROUPS, STRUCTURES, USES
 from services.errors import InvalidInput
+from services.problems import N_, CodedSchema, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "signing_date_implausible": N_("not a plausible signing date"),
+})
 
 MAX_BUILDINGS = 50
 MAX_ANCILLARY = 100
@@ -63,7 +69,7 @@ class HouseholdInput:
 
 def _two_places(value: Decimal) -> None:
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValidationError("at most 2 decimal places")
+        raise ValidationError(problem("two_places"))
 
 
 def _decimal(maximum: Decimal, *, required: bool = True) -> f.Decimal:
@@ -71,7 +77,7 @@ def _decimal(maximum: Decimal, *, required: bool = True) -> f.Decimal:
                      validate=[validate.Range(min=Decimal(0), max=maximum), _two_places])
 
 
-class BuildingSchema(Schema):
+class BuildingSchema(CodedSchema):
     structure = f.String(required=True, validate=validate.OneOf(STRUCTURES))
     legal_status = f.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
     use = f.String(required=True, validate=validate.OneOf(USES))
@@ -83,7 +89,7 @@ class BuildingSchema(Schema):
         return Building(**data)
 
 
-class AncillarySchema(Schema):
+class AncillarySchema(CodedSchema):
     code = f.String(required=True, validate=validate.Length(min=1, max=32))
     count = f.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
 
@@ -92,7 +98,7 @@ class AncillarySchema(Schema):
         return Ancillary(**data)
 
 
-class PersonSchema(Schema):
+class PersonSchema(CodedSchema):
     resettlement = f.Boolean(required=True)
     special_group = f.String(load_default=None, allow_none=True, validate=validate.OneOf(SPECIAL_GROUPS))
 
@@ -101,7 +107,7 @@ class PersonSchema(Schema):
         return Person(**data)
 
 
-class HouseholdSchema(Schema):
+class HouseholdSchema(CodedSchema):
     kind = f.String(required=True, validate=validate.OneOf(KINDS))
     buildings = f.List(f.Nested(BuildingSchema), load_default=list,
                        validate=validate.Length(max=MAX_BUILDINGS))
@@ -116,7 +122,7 @@ class HouseholdSchema(Schema):
     @pre_load
     def _bounded_lists(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict):
-            problems = {name: [f"at most {limit} entries"] for name, limit in LIMITS.items()
+            problems = {name: [problem("items_max", max=limit)] for name, limit in LIMITS.items()
                         if isinstance(data.get(name), list) and len(data[name]) > limit}
             if problems:
                 raise ValidationError(problems)
@@ -125,10 +131,10 @@ class HouseholdSchema(Schema):
     @validates("signed_on")
     def _sane_date(self, value: date | None, **kwargs: Any) -> None:
         if value is not None and not 2000 <= value.year <= 2100:
-            raise ValidationError("not a plausible signing date")
+            raise ValidationError(problem("signing_date_implausible"))
 
 
-class PreviewSchema(Schema):
+class PreviewSchema(CodedSchema):
     """The body of POST /calculations/preview."""
 
     option = f.String(required=True, validate=validate.OneOf(OPTIONS))
@@ -140,7 +146,7 @@ def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """Marshmallow's nested messages as {"household.buildings.0.area": [problems]}."""
     if not isinstance(messages, dict):
         problems = messages if isinstance(messages, list) else [messages]
-        return {prefix or "body": [str(p) for p in problems]}
+        return {prefix or "body": [p if isinstance(p, str) else str(p) for p in problems]}
     out: dict[str, list[str]] = {}
     for key, value in messages.items():
         name = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
@@ -164,9 +170,9 @@ def household_input(option: str, household: dict[str, Any]) -> HouseholdInput:
 def parse_preview(data: Any) -> tuple[HouseholdInput, str | None]:
     """A preview request body as (input, requested policy version); InvalidInput names the bad fields."""
     if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", {"body": ["must be an object"]})
+        raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
     try:
         values = PreviewSchema().load(data)
     except ValidationError as exc:
-        raise InvalidInput("the request has errors", field_errors(exc.messages)) from None
+        raise InvalidInput(problem("request_has_errors"), field_errors(exc.messages)) from None
     return household_input(values["option"], values["household"]), values["policy_version"]

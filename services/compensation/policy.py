@@ -20,7 +20,19 @@ from services.compensation.inputs import HouseholdInput
 from services.compensation.rules import validate_rules
 from services.context import Actor
 from services.errors import InvalidInput, NotFound
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import transaction
+
+register_problems({
+    "policy_version_missing": N_("no policy version '%(version)s'"),
+    "policy_version_chars": N_("letters, digits, '.', '_' or '-', at most 32 (e.g. 2026.2)"),
+    "policy_version_exists": N_("this version already exists; versions never change, choose a new name"),
+    "policy_invalid": N_("the policy version has errors"),
+    "policy_unknown": N_("unknown policy version"),
+    "policy_none_in_force": N_("no policy version is in force yet"),
+    "policy_name_one": N_("no version is in force today; name one"),
+})
 
 VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -68,7 +80,7 @@ def get(version: str) -> PolicyVersion:
     """A version by its name; NotFound when there is none."""
     row = find(version)
     if row is None:
-        raise NotFound(f"no policy version '{version}'")
+        raise NotFound(problem("policy_version_missing", version=version))
     return row
 
 
@@ -102,17 +114,17 @@ def _check_header(values: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     version = values.get("version")
     if not isinstance(version, str) or not VERSION.match(version):
-        errors["version"] = ["letters, digits, '.', '_' or '-', at most 32 (e.g. 2026.2)"]
+        errors["version"] = [problem("policy_version_chars")]
     elif find(version) is not None:
-        errors["version"] = ["this version already exists; versions never change, choose a new name"]
+        errors["version"] = [problem("policy_version_exists")]
     name = values.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 128:
-        errors["name"] = ["Length must be between 1 and 128."]
+        errors["name"] = [problem("required_max", max=128)]
     if not isinstance(values.get("effective_from"), date):
-        errors["effective_from"] = ["Not a valid date."]
+        errors["effective_from"] = [problem("date")]
     comment = values.get("comment")
     if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
-        errors["comment"] = ["at most 1000 characters"]
+        errors["comment"] = [problem("at_most_chars", max=1000)]
     return errors
 
 
@@ -132,7 +144,7 @@ def create_version(actor: Actor, values: dict[str, Any], now: datetime, *, based
     """Store a new version (version, name, effective_from, rules, comment); stored versions never change."""
     rules, errors = check_version(values)
     if errors:
-        raise InvalidInput("the policy version has errors", errors)
+        raise InvalidInput(problem("policy_invalid"), errors)
     row = PolicyVersion(version=values["version"], name=values["name"].strip(),
                         effective_from=values["effective_from"], rules=rules,
                         comment=(values.get("comment") or "").strip() or None, created_at=now,
@@ -167,7 +179,8 @@ def _pick(version: str | None, today: date, now: datetime) -> PolicyVersion:
     if version is not None:
         row = find(version)
         if row is None:
-            raise InvalidInput("unknown policy version", {"policy_version": [f"no policy version '{version}'"]})
+            raise InvalidInput(problem("policy_unknown"),
+                               {"policy_version": [problem("policy_version_missing", version=version)]})
         return row
     row = current_version(today)
     if row is None and not db.session.scalar(select(func.count()).select_from(PolicyVersion)):
@@ -175,8 +188,7 @@ def _pick(version: str | None, today: date, now: datetime) -> PolicyVersion:
             ensure_default(Actor.system(), now)
         row = current_version(today)
     if row is None:
-        raise InvalidInput("no policy version is in force yet",
-                           {"policy_version": ["no version is in force today; name one"]})
+        raise InvalidInput(problem("policy_none_in_force"), {"policy_version": [problem("policy_name_one")]})
     return row
 
 

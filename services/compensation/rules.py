@@ -18,6 +18,22 @@ from services.compensation.defaults import (
     USES,
 )
 from services.errors import InvalidInput
+from services.problems import N_, Problem, problem, range_problem
+from services.problems import register as register_problems
+
+register_problems({
+    "places": N_("at most %(places)s decimal places"),
+    "code_unknown": N_("unknown code"),
+    "codes_list": N_("must be a list of codes"),
+    "codes_unknown": N_("unknown codes: %(codes)s"),
+    "code_chars_lower": N_("a code is lower-case letters, digits and _"),
+    "tiers_list": N_("must be a list of tiers"),
+    "tiers_order": N_("tiers must be in increasing date order"),
+    "rule_unknown": N_("unknown rule"),
+    "rules_format": N_("only format %(format)s is understood"),
+    "name_chars_lower": N_("a name is lower-case letters, digits and _"),
+    "rules_invalid": N_("the rule table has errors"),
+})
 
 MAX_MONEY = Decimal("1000000000000")
 MAX_TIERS = 12
@@ -55,12 +71,12 @@ class _Checker:
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
 
-    def fail(self, path: str, message: str) -> None:
+    def fail(self, path: str, message: Problem) -> None:
         self.errors.setdefault(path, []).append(message)
 
     def mapping(self, raw: Any, path: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
-            self.fail(path, "must be an object")
+            self.fail(path, problem("not_object"))
             return {}
         return raw
 
@@ -68,13 +84,13 @@ class _Checker:
                high: Decimal = MAX_MONEY) -> Decimal | None:
         value = to_decimal(raw)
         if value is None:
-            self.fail(path, "Not a valid number.")
+            self.fail(path, problem("number"))
             return None
         if value.as_tuple().exponent < -places:  # type: ignore[operator]
-            self.fail(path, f"at most {places} decimal places")
+            self.fail(path, problem("places", places=places))
             return None
         if not low <= value <= high:
-            self.fail(path, f"Must be greater than or equal to {low} and less than or equal to {high}.")
+            self.fail(path, range_problem(low, high))
             return None
         return value
 
@@ -92,10 +108,10 @@ class _Checker:
         elif isinstance(raw, str) and re.fullmatch(r"-?\d{1,9}", raw.strip()):
             value = int(raw.strip())
         else:
-            self.fail(path, "Not a valid integer.")
+            self.fail(path, problem("integer"))
             return None
         if not low <= value <= high:
-            self.fail(path, f"Must be greater than or equal to {low} and less than or equal to {high}.")
+            self.fail(path, range_problem(low, high))
             return None
         return value
 
@@ -104,27 +120,27 @@ class _Checker:
         table = self.mapping(raw, path)
         keys = tuple(keys)
         for extra in sorted(set(table) - set(keys)):
-            self.fail(f"{path}.{extra}", "unknown code")
+            self.fail(f"{path}.{extra}", problem("code_unknown"))
         return {key: convert(table.get(key), f"{path}.{key}") for key in keys}
 
     def subset(self, raw: Any, path: str, allowed: tuple[str, ...]) -> list[str]:
         if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-            self.fail(path, "must be a list of codes")
+            self.fail(path, problem("codes_list"))
             return []
         unknown = [v for v in raw if v not in allowed]
         if unknown:
-            self.fail(path, f"unknown codes: {', '.join(unknown)}")
+            self.fail(path, problem("codes_unknown", codes=", ".join(unknown)))
         return [v for v in allowed if v in raw]
 
 
 def _ancillary(check: _Checker, raw: Any) -> dict[str, str | None]:
     table = check.mapping(raw, "ancillary_rate")
     if len(table) > MAX_CODES:
-        check.fail("ancillary_rate", f"at most {MAX_CODES} items")
+        check.fail("ancillary_rate", problem("items_max", max=MAX_CODES))
     out = {}
     for code, amount in table.items():
         if not isinstance(code, str) or not CODE.match(code):
-            check.fail(f"ancillary_rate.{code}", "a code is lower-case letters, digits and _")
+            check.fail(f"ancillary_rate.{code}", problem("code_chars_lower"))
             continue
         out[code] = check.money(amount, f"ancillary_rate.{code}")
     return out
@@ -132,10 +148,10 @@ def _ancillary(check: _Checker, raw: Any) -> dict[str, str | None]:
 
 def _tiers(check: _Checker, raw: Any) -> list[dict[str, str | None]]:
     if not isinstance(raw, list):
-        check.fail("signing_bonus", "must be a list of tiers")
+        check.fail("signing_bonus", problem("tiers_list"))
         return []
     if len(raw) > MAX_TIERS:
-        check.fail("signing_bonus", f"at most {MAX_TIERS} tiers")
+        check.fail("signing_bonus", problem("items_max", max=MAX_TIERS))
     tiers = []
     previous: date | None = None
     for index, tier in enumerate(raw[:MAX_TIERS]):
@@ -145,9 +161,9 @@ def _tiers(check: _Checker, raw: Any) -> list[dict[str, str | None]]:
         try:
             until = date.fromisoformat(str(tier.get("until", "")))
         except ValueError:
-            check.fail(f"{path}.until", "Not a valid date.")
+            check.fail(f"{path}.until", problem("date"))
         if until is not None and previous is not None and until <= previous:
-            check.fail(f"{path}.until", "tiers must be in increasing date order")
+            check.fail(f"{path}.until", problem("tiers_order"))
         previous = until or previous
         tiers.append({"until": until.isoformat() if until else None,
                       "amount": check.money(tier.get("amount"), f"{path}.amount")})
@@ -159,9 +175,9 @@ def validate_rules(raw: Any) -> dict[str, Any]:
     check = _Checker()
     table = check.mapping(raw, "rules")
     for extra in sorted(set(table) - set(TOP_LEVEL)):
-        check.fail(extra, "unknown rule")
+        check.fail(extra, problem("rule_unknown"))
     if table.get("format", RULES_FORMAT) != RULES_FORMAT:
-        check.fail("format", f"only format {RULES_FORMAT} is understood")
+        check.fail("format", problem("rules_format", format=RULES_FORMAT))
     housing = check.mapping(table.get("temporary_housing"), "temporary_housing")
     interruption = check.mapping(table.get("business_interruption"), "business_interruption")
     hardship = check.mapping(table.get("hardship"), "hardship")
@@ -179,7 +195,7 @@ def validate_rules(raw: Any) -> dict[str, Any]:
                                   lambda v, p: check.integer(v, p, 0, 120)),
             "basis": check.keyed(housing.get("basis"), "temporary_housing.basis", KINDS,
                                  lambda v, p: v if v in TEMPORARY_HOUSING_BASES
-                                 else check.fail(p, f"Must be one of: {', '.join(TEMPORARY_HOUSING_BASES)}.")),
+                                 else check.fail(p, problem("one_of"))),
         },
         "business_interruption": {
             "rate": check.ratio(interruption.get("rate"), "business_interruption.rate"),
@@ -200,7 +216,7 @@ def validate_rules(raw: Any) -> dict[str, Any]:
         "bounds": _bounds(check, table.get("bounds")),
     }
     if check.errors:
-        raise InvalidInput("the rule table has errors", check.errors)
+        raise InvalidInput(problem("rules_invalid"), check.errors)
     return rules
 
 
@@ -209,7 +225,7 @@ def _bounds(check: _Checker, raw: Any) -> dict[str, str | None]:
     out = {}
     for name, value in table.items():
         if not isinstance(name, str) or not CODE.match(name):
-            check.fail(f"bounds.{name}", "a name is lower-case letters, digits and _")
+            check.fail(f"bounds.{name}", problem("name_chars_lower"))
             continue
         out[name] = check.money(value, f"bounds.{name}")
     return out

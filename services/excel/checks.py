@@ -10,10 +10,23 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Household, Project
+from services import problems as coded
 from services.excel.reader import Table, Value
 from services.excel.sheets import KIND_LABELS, NATURE_LABELS
 from services.forms.fields import PHONE
 from services.households import HouseholdInput
+from services.problems import N_
+from services.problems import register as register_problems
+
+register_problems({
+    "roster_date": N_("Excel turned this cell into a date; format the column as text and type it again"),
+    "roster_column_twice": N_("the column appears twice in the first row"),
+    "roster_column_missing": N_("the column is missing from the first row"),
+    "roster_code_repeats": N_("the code repeats row %(row)s"),
+    "roster_error_cell": N_("the cell holds a spreadsheet error (%(value)s)"),
+    "roster_group_ambiguous": N_("several work groups of this project have this name"),
+    "roster_choice": N_("must be one of: %(choices)s"),
+})
 
 IN_CHUNK = 500
 _NOISE = re.compile(r"[\s*＊]|（必填）|\(必填\)|（选填）|\(选填\)")
@@ -29,8 +42,7 @@ NATURE_WORDS = {"collective": ("集体", "集体土地"), "state": ("国有", "�
 HEADER_WORDS = {"code": ("户编号", "编号"), "head_name": ("户主",), "section": ("片区", "标段"),
                 "phone": ("电话", "手机", "手机号"), "kind": ("类型",), "land_nature": ("土地类型",)}
 SCHEMA_FIELDS = ("code", "kind", "address", "head_name", "section", "phone", "land_nature", "notes")
-CELL_MESSAGES = {"invalid": "Invalid value.",
-                 "date": "Excel turned this cell into a date; format the column as text and type it again"}
+CELL_MESSAGES = {"invalid": coded.problem("invalid"), "date": coded.problem("roster_date")}
 
 
 class ColumnSpec(Protocol):
@@ -84,10 +96,10 @@ def map_header(header: list[Any], columns: tuple[ColumnSpec, ...]) -> tuple[dict
         if name is None:
             continue
         if name in positions:
-            problems.append(Problem(1, name, "the column appears twice in the first row", "duplicate_column"))
+            problems.append(Problem(1, name, coded.problem("roster_column_twice"), "duplicate_column"))
         else:
             positions[name] = index
-    problems += [Problem(1, c.field, "the column is missing from the first row", "missing_column")
+    problems += [Problem(1, c.field, coded.problem("roster_column_missing"), "missing_column")
                  for c in columns if c.required and c.field not in positions]
     return positions, problems
 
@@ -113,13 +125,13 @@ def check_rows(table: Table, columns: tuple[ColumnSpec, ...], project: Project,
         code = values.get("code")
         if code is not None:
             if code in first_row_of:
-                problems.append(Problem(number, "code", f"the code repeats row {first_row_of[code]}",
+                problems.append(Problem(number, "code", coded.problem("roster_code_repeats", row=first_row_of[code]),
                                         "duplicate_in_file", {"row": first_row_of[code]}))
             else:
                 first_row_of[code] = number
         rows.append(values)
     taken = _codes_taken(project.id, list(first_row_of))
-    problems += [Problem(number, "code", "already exists in this project")
+    problems += [Problem(number, "code", coded.problem("household_code_exists"))
                  for code, number in first_row_of.items() if code in taken]
     order = {c.field: i for i, c in enumerate(columns)}
     problems.sort(key=lambda p: (p.row, order.get(p.field, len(order))))
@@ -132,7 +144,7 @@ def _check_row(number: int, cells: dict[str, Value], groups: dict[str, list[int]
     texts: dict[str, str] = {}
     for name, cell in cells.items():
         if cell.problem == "error_cell":
-            problems.append(Problem(number, name, f"the cell holds a spreadsheet error ({cell.detail})",
+            problems.append(Problem(number, name, coded.problem("roster_error_cell", value=cell.detail or ""),
                                     "error_cell", {"value": cell.detail or ""}))
         elif cell.problem:
             problems.append(Problem(number, name, CELL_MESSAGES[cell.problem], cell.problem))
@@ -154,9 +166,10 @@ def _check_row(number: int, cells: dict[str, Value], groups: dict[str, list[int]
         messages = exc.messages if isinstance(exc.messages, dict) else {}
         for name, found in messages.items():
             if name not in flagged:
-                problems += [Problem(number, name, str(m)) for m in (found if isinstance(found, list) else [found])]
+                problems += [Problem(number, name, m if isinstance(m, str) else str(m))
+                             for m in (found if isinstance(found, list) else [found])]
     if values.get("phone") and not re.match(PHONE, values["phone"]):
-        problems.append(Problem(number, "phone", "not a valid phone number"))
+        problems.append(Problem(number, "phone", coded.problem("phone")))
     if values.get("land_nature") is None and values.get("kind"):
         values["land_nature"] = "collective" if values["kind"] == "collective_house" else "state"
     values["work_group_id"] = default_group
@@ -164,9 +177,9 @@ def _check_row(number: int, cells: dict[str, Value], groups: dict[str, list[int]
     if name is not None and "work_group" not in flagged:
         ids = groups.get(name, [])
         if not ids:
-            problems.append(Problem(number, "work_group", "not a work group of this project"))
+            problems.append(Problem(number, "work_group", coded.problem("work_group_other")))
         elif len(ids) > 1:
-            problems.append(Problem(number, "work_group", "several work groups of this project have this name",
+            problems.append(Problem(number, "work_group", coded.problem("roster_group_ambiguous"),
                                     "ambiguous_group"))
         else:
             values["work_group_id"] = ids[0]
@@ -178,7 +191,8 @@ def _choose(number: int, name: str, text: str, table: dict[str, str], labels: di
     code = table.get(normalize(text))
     if code is None:
         choices = "、".join(labels.values())
-        problems.append(Problem(number, name, f"must be one of: {choices}", "choice", {"choices": choices}))
+        problems.append(Problem(number, name, coded.problem("roster_choice", choices=choices), "choice",
+                                {"choices": choices}))
     return code
 
 

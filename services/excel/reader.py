@@ -11,6 +11,21 @@ from typing import Any, BinaryIO
 from openpyxl import load_workbook
 
 from services.errors import InvalidInput, PayloadTooLarge, ServiceError, UnsupportedMediaType
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "roster_send": N_("send the roster as multipart form data in the field 'file'"),
+    "roster_too_large": N_("the roster may be at most %(kb)s KB"),
+    "file_empty": N_("the file is empty"),
+    "file_empty_short": N_("empty"),
+    "xlsx_only": N_("only .xlsx workbooks are accepted"),
+    "xlsx_unpacks": N_("the workbook unpacks to more than %(mb)s MB"),
+    "roster_too_many": N_("the roster has more than %(max)s households; split it into several files"),
+    "rows_max": N_("at most %(max)s rows"),
+    "xlsx_unreadable": N_("the workbook could not be read; save it again as an .xlsx file"),
+    "xlsx_not_readable": N_("not a readable .xlsx workbook"),
+})
 
 CHUNK = 1 << 16
 MAX_UNPACKED = 64 * 1024 * 1024  # what all parts of a workbook may inflate to (a zip bomb stops here)
@@ -39,22 +54,22 @@ class Table:
 def read_limited(stream: BinaryIO | None, max_bytes: int) -> bytes:
     """The uploaded bytes, refused above max_bytes (413) and when missing or empty (422)."""
     if stream is None:
-        raise InvalidInput("send the roster as multipart form data in the field 'file'", {"file": ["missing"]},
+        raise InvalidInput(problem("roster_send"), {"file": [problem("file_missing")]},
                            code="missing_file")
     chunks, size = [], 0
     while chunk := stream.read(CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise PayloadTooLarge(f"the roster may be at most {max_bytes // 1024} KB")
+            raise PayloadTooLarge(problem("roster_too_large", kb=max_bytes // 1024))
         chunks.append(chunk)
     if size == 0:
-        raise InvalidInput("the file is empty", {"file": ["empty"]}, code="empty_file")
+        raise InvalidInput(problem("file_empty"), {"file": [problem("file_empty_short")]}, code="empty_file")
     return b"".join(chunks)
 
 
 def check_xlsx(data: bytes) -> None:
     """Refuse what is not an .xlsx workbook by its content (415), or one that unpacks too large (413)."""
-    refused = UnsupportedMediaType("only .xlsx workbooks are accepted")
+    refused = UnsupportedMediaType(problem("xlsx_only"))
     if not data.startswith(b"PK\x03\x04"):
         raise refused
     try:
@@ -66,7 +81,7 @@ def check_xlsx(data: bytes) -> None:
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise refused
     if len(parts) > MAX_PARTS or sum(part.file_size for part in parts) > MAX_UNPACKED:
-        raise PayloadTooLarge(f"the workbook unpacks to more than {MAX_UNPACKED // (1024 * 1024)} MB")
+        raise PayloadTooLarge(problem("xlsx_unpacks", mb=MAX_UNPACKED // (1024 * 1024)))
 
 
 def cell_text(value: Any, data_type: str | None) -> Value:
@@ -132,12 +147,12 @@ def _read(workbook: Any, sheet_title: str, max_rows: int) -> Table:
         if all(v.text is None and v.problem is None for v in values):
             continue
         if len(rows) >= max_rows:
-            raise InvalidInput(f"the roster has more than {max_rows} households; split it into several files",
-                               {"file": [f"at most {max_rows} rows"]}, code="too_many_rows")
+            raise InvalidInput(problem("roster_too_many", max=max_rows), {"file": [problem("rows_max", max=max_rows)]},
+                               code="too_many_rows")
         rows.append((number, values))
     return Table(header, rows)
 
 
 def _unreadable() -> InvalidInput:
-    return InvalidInput("the workbook could not be read; save it again as an .xlsx file",
-                        {"file": ["not a readable .xlsx workbook"]}, code="unreadable_workbook")
+    return InvalidInput(problem("xlsx_unreadable"), {"file": [problem("xlsx_not_readable")]},
+                        code="unreadable_workbook")

@@ -31,7 +31,16 @@ from services.excel.sheets import (
     put,
     save,
 )
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import transaction
+
+register_problems({
+    "roster_empty": N_("the roster holds no households"),
+    "roster_no_rows": N_("no rows below the header"),
+    "roster_cells": N_("%(count)s cell(s) of the roster have problems; nothing was imported"),
+    "roster_problems": N_("%(count)s problem(s) in the roster"),
+})
 
 SHEET = "花名册"
 HELP_SHEET = "填写说明"
@@ -73,8 +82,8 @@ class RosterInvalid(InvalidInput):
 
     def __init__(self, problems: list[Problem]):
         count = len(problems)
-        super().__init__(f"{count} cell(s) of the roster have problems; nothing was imported",
-                         {"file": [f"{count} problem(s) in the roster"]}, code="invalid_roster")
+        super().__init__(problem("roster_cells", count=count), {"file": [problem("roster_problems", count=count)]},
+                         code="invalid_roster")
         self.problems = problems
 
 
@@ -173,7 +182,7 @@ def import_roster(actor: Actor, project_id: int, stream: BinaryIO | None, *, fil
         if problems:
             raise RosterInvalid(problems)
         if not rows:
-            raise InvalidInput("the roster holds no households", {"file": ["no rows below the header"]},
+            raise InvalidInput(problem("roster_empty"), {"file": [problem("roster_no_rows")]},
                                code="no_rows")
         ids = []
         for values in rows:

@@ -8,6 +8,11 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validate
 from marshmallow import fields as f
 
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({"phone": N_("not a valid phone number")})
+
 STRUCTURES = ("brick_concrete", "frame", "brick_wood", "simple")
 USES = ("residential", "business", "production")
 LEGAL_STATUSES = ("legal", "unregistered_legal", "legacy", "illegal")
@@ -42,7 +47,7 @@ CHOICE_LABELS: dict[str, Any] = {
 def two_places(value: Decimal) -> None:
     """Money and areas have at most two decimals."""
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValidationError("at most 2 decimal places")
+        raise ValidationError(problem("two_places"))
 
 
 def money(title: Any, *, required: bool = True, minimum: str = "0", maximum: Decimal = MAX_MONEY,

@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError
 from marshmallow import fields as mf
 
 from services.errors import InvalidInput
+from services.problems import problem
 
 GatewayFn = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
@@ -51,11 +52,11 @@ class StepForm:
     def load(self, data: Any) -> dict[str, Any]:
         """Validate input; InvalidInput names every bad field."""
         if not isinstance(data, dict):
-            raise InvalidInput("data must be an object", {"data": ["must be an object"]})
+            raise InvalidInput(problem("data_not_object"), {"data": [problem("not_object")]})
         try:
             return schema_instance(self.schema).load(data)
         except ValidationError as exc:
-            raise InvalidInput("the form has errors", flatten_messages(exc.messages)) from None
+            raise InvalidInput(problem("has_errors"), flatten_messages(exc.messages)) from None
 
     def dump(self, values: dict[str, Any]) -> dict[str, Any]:
         """JSON-ready values (Decimal as strings, dates as ISO)."""
@@ -71,7 +72,8 @@ def flatten_messages(messages: Any) -> dict[str, list[str]]:
                 for sub, problems in flatten_messages(value).items():
                     out[f"{key}.{sub}"] = problems
             else:
-                out[str(key)] = [v if isinstance(v, str) else str(v) for v in (value if isinstance(value, list) else [value])]
+                out[str(key)] = [v if isinstance(v, str) else str(v)
+                                 for v in (value if isinstance(value, list) else [value])]
         return out
     return {"data": [messages if isinstance(messages, str) else str(messages)]}
 

@@ -4,19 +4,26 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, validates_schema
+from marshmallow import ValidationError, validates_schema
 from marshmallow import fields as f
 
 from services.forms.fields import choice, integer, money, rows, text
+from services.problems import N_, CodedSchema, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "move_before_signing": N_("the moving deadline cannot be before the signing"),
+    "voucher_twice": N_("a voucher number appears twice"),
+})
 
 
-class Adjustment(Schema):
+class Adjustment(CodedSchema):
     label = text(_l("Adjustment"), max_len=128)
     amount = money(_l("Amount (yuan)"), minimum="-9999999999")
     reason = text(_l("Reason"), max_len=500)
 
 
-class CalculationForm(Schema):
+class CalculationForm(CodedSchema):
     option = choice(_l("Compensation option"), ("cash", "swap"))
     policy_version = text(_l("Policy version (empty: the current one)"), required=False, max_len=32)
     signed_on = f.Date(load_default=None, allow_none=True,
@@ -27,7 +34,7 @@ class CalculationForm(Schema):
     notes = text(_l("Calculation notes"), required=False, max_len=2000, widget="textarea")
 
 
-class AgreementForm(Schema):
+class AgreementForm(CodedSchema):
     move_deadline = f.Date(required=True, metadata={"title": _l("Moving deadline")})
     household_signed_on = f.Date(required=True, metadata={"title": _l("Signed by the household on")})
     bank_account = text(_l("Household's bank account"), required=False, max_len=64)
@@ -37,10 +44,10 @@ class AgreementForm(Schema):
     def _order(self, data: dict, **kwargs: Any) -> None:
         if data.get("move_deadline") and data.get("household_signed_on") and \
                 data["move_deadline"] < data["household_signed_on"]:
-            raise ValidationError("the moving deadline cannot be before the signing", "move_deadline")
+            raise ValidationError(problem("move_before_signing"), "move_deadline")
 
 
-class PaymentRow(Schema):
+class PaymentRow(CodedSchema):
     id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
     amount = money(_l("Amount (yuan)"), minimum="0.01")
     paid_on = f.Date(required=True, metadata={"title": _l("Paid on")})
@@ -49,7 +56,7 @@ class PaymentRow(Schema):
                               metadata={"title": _l("Voucher file"), "x-widget": "file:voucher"})
 
 
-class PaymentForm(Schema):
+class PaymentForm(CodedSchema):
     payments = rows(PaymentRow, _l("Payments"), maximum=100)
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
 
@@ -57,4 +64,4 @@ class PaymentForm(Schema):
     def _unique_vouchers(self, data: dict, **kwargs: Any) -> None:
         vouchers = [p.get("voucher_no") for p in data.get("payments") or []]
         if len(vouchers) != len(set(vouchers)):
-            raise ValidationError("a voucher number appears twice", "payments")
+            raise ValidationError(problem("voucher_twice"), "payments")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, pre_load, validate, validates, validates_schema
+from marshmallow import ValidationError, pre_load, validate, validates, validates_schema
 from marshmallow import fields as f
 
 from services import idnumbers
@@ -22,9 +22,18 @@ from services.forms.fields import (
     rows,
     text,
 )
+from services.problems import N_, CodedSchema, Template, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "one_head": N_("exactly one member is the head of household"),
+    "id_twice": N_("an ID number appears twice"),
+    "ancillary_once": N_("list each ancillary item once, with its count"),
+    "building_names": N_("give each building its own name"),
+})
 
 
-class PersonRow(Schema):
+class PersonRow(CodedSchema):
     id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
     name = text(_l("Full name"), max_len=64)
     id_number = f.String(required=True, metadata={"title": _l("ID number"), "x-widget": "id_number"})
@@ -45,7 +54,7 @@ class PersonRow(Schema):
             raise ValidationError(problem)
 
 
-class BuildingRow(Schema):
+class BuildingRow(CodedSchema):
     id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
     label = text(_l("Building"), max_len=64)
     certified_area = money(_l("Certified area (㎡)"), required=False, maximum=100000)
@@ -57,18 +66,18 @@ class BuildingRow(Schema):
     legal_status = choice(_l("Legal status"), LEGAL_STATUSES)
 
 
-class AncillaryRow(Schema):
+class AncillaryRow(CodedSchema):
     code = choice(_l("Item"), ANCILLARY_CODES)
     count = integer(_l("Count"), minimum=1, maximum=1000)
 
 
-class EquipmentRow(Schema):
+class EquipmentRow(CodedSchema):
     name = text(_l("Equipment"), max_len=128)
     count = integer(_l("Count"), minimum=1, maximum=10000)
     value = money(_l("Book value (yuan)"), required=False)
 
 
-class BusinessPart(Schema):
+class BusinessPart(CodedSchema):
     licence_no = text(_l("Business licence number"), required=False, max_len=64)
     business_area = money(_l("Business area (㎡)"), required=False, maximum=100000)
     tenant = text(_l("Tenant"), required=False, max_len=128)
@@ -77,10 +86,10 @@ class BusinessPart(Schema):
                               widget="textarea")
 
 
-class SurveyForm(Schema):
+class SurveyForm(CodedSchema):
     head_name = text(_l("Head of household"), max_len=64)
     phone = f.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        PHONE, error="not a valid phone number"), metadata={"title": _l("Phone")})
+        PHONE, error=Template("phone")), metadata={"title": _l("Phone")})
     address = text(_l("Address"), max_len=255)
     land_nature = choice(_l("Land nature"), ("collective", "state"))
     homestead_area = money(_l("Homestead area (㎡)"), required=False, maximum=100000)
@@ -97,13 +106,13 @@ class SurveyForm(Schema):
         if persons:
             heads = [p for p in persons if p.get("relation") == "head"]
             if len(heads) != 1:
-                raise ValidationError("exactly one member is the head of household", "persons")
+                raise ValidationError(problem("one_head"), "persons")
             numbers = [p.get("id_number") for p in persons]
             if len(numbers) != len(set(numbers)):
-                raise ValidationError("an ID number appears twice", "persons")
+                raise ValidationError(problem("id_twice"), "persons")
         codes = [a.get("code") for a in data.get("ancillary") or []]
         if len(codes) != len(set(codes)):
-            raise ValidationError("list each ancillary item once, with its count", "ancillary")
+            raise ValidationError(problem("ancillary_once"), "ancillary")
         labels = [b.get("label") for b in data.get("buildings") or []]
         if len(labels) != len(set(labels)):
-            raise ValidationError("give each building its own name", "buildings")
+            raise ValidationError(problem("building_names"), "buildings")

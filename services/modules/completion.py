@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.extensions import db
@@ -17,6 +18,36 @@ from services.modules import compute, dossier
 from services.modules.case import Case, load
 from services.modules.service import _inputs, _load, _store, agreement_terms
 from services.modules.store import write
+from services.problems import N_, name_param, problem
+from services.problems import register as register_problems
+
+
+def _item_name(code: str, locale: str) -> str:
+    """A dossier item by its name (English for the API's wording, else the reader's language)."""
+    if locale.startswith("en"):
+        with force_locale("en"):
+            return dossier.label(code)
+    return dossier.label(code)
+
+
+def _money(amount: str, locale: str) -> str:
+    """An amount as the API writes it (1234.50), or with thousands separators on pages (1,234.50)."""
+    return amount if locale.startswith("en") else f"{Decimal(amount):,.2f}"
+
+
+name_param("item", _item_name)
+name_param("paid", _money)
+name_param("agreed", _money)
+register_problems({
+    "checks_failed": N_("checks failed: approve only with a written reason"),
+    "check_failed": N_("failed: %(check)s"),
+    "signed_agreement_first": N_("upload the household's signed agreement first"),
+    "signed_scan_missing": N_("upload the scan of the agreement signed by the household (category signed_agreement)"),
+    "payments_mismatch": N_("payments must add up to the agreement"),
+    "paid_of_agreed": N_("paid %(paid)s of the agreed %(agreed)s"),
+    "dossier_incomplete": N_("the dossier is not complete"),
+    "dossier_missing": N_("missing: %(item)s"),
+})
 
 TEMPLATE_VERSION = "2026.1"
 
@@ -33,7 +64,7 @@ def complete_module(actor: Actor, row: HumanTask, household: Household, form: St
         write(actor, household, form.module, stored, now=now, section=section, task_id=row.id, records=case.records)
         return stored
     if not isinstance(data, dict):
-        raise InvalidInput("data must be an object", {"data": ["must be an object"]})
+        raise InvalidInput(problem("data_not_object"), {"data": [problem("not_object")]})
     draft = _inputs(form, case.doc(form.module))
     values = _load(form, {**draft, **data}, partial=False)
     stored = _store(actor, case, form, values, now, row, final=True)
@@ -52,30 +83,30 @@ def _finish(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], st
         stored["checks"] = [c.as_json() for c in checks]
         failed = [c.message for c in checks if not c.ok]
         if failed and not values.get("override_reason"):
-            raise InvalidInput("checks failed: approve only with a written reason",
-                               {"override_reason": [f"failed: {m}" for m in failed]})
+            raise InvalidInput(problem("checks_failed"),
+                               {"override_reason": [problem("check_failed", check=m) for m in failed]})
     elif module == "agreement":
         stored.update(agreement_terms(case))
         stored["upstream"] = {"calculation": case.version("calculation")}
         stored.update(_number(case, stored, now))
         if "signed_agreement" not in case.categories_with_files():
-            raise InvalidInput("upload the household's signed agreement first",
-                               {"signed_scan": ["upload the scan of the agreement signed by the household "
-                                                "(category signed_agreement)"]})
+            raise InvalidInput(problem("signed_agreement_first"), {"signed_scan": [problem("signed_scan_missing")]})
     elif module == "payment":
         agreed = case.agreement_total()
         paid = sum((Decimal(str(p["amount"])) for p in stored.get("payments") or []), Decimal("0"))
         # a negative total is a difference the household pays; either way the amounts must settle it
         if agreed is not None and paid != abs(agreed):
-            raise InvalidInput("payments must add up to the agreement",
-                               {"payments": [f"paid {paid:.2f} of the agreed {abs(agreed):.2f}"]})
+            raise InvalidInput(problem("payments_mismatch"),
+                               {"payments": [problem("paid_of_agreed", paid=f"{paid:.2f}",
+                                                      agreed=f"{abs(agreed):.2f}")]})
         stored["paid_total"] = f"{paid:.2f}"
     elif module == "archive":
         rows = dossier.checklist(case.household.kind, case.categories_with_files(), values.get("checklist"))
         stored["checklist"] = rows
-        missing = [dossier.label(r["code"]) for r in rows if r["required"] and not r["present"]]
+        missing = [r["code"] for r in rows if r["required"] and not r["present"]]
         if missing:
-            raise InvalidInput("the dossier is not complete", {"checklist": [f"missing: {m}" for m in missing]})
+            raise InvalidInput(problem("dossier_incomplete"),
+                               {"checklist": [problem("dossier_missing", item=m) for m in missing]})
     return stored
 
 

@@ -16,6 +16,15 @@ from services.compensation.inputs import Person as CalcPerson
 from services.compensation.rules import fmt2
 from services.errors import InvalidInput
 from services.modules.case import Case
+from services.problems import N_, problem
+from services.problems import register as register_problems
+
+register_problems({
+    "no_unit_price": N_("no unit price for building '%(building)s'"),
+    "no_legal_area": N_("no confirmed legal area for building '%(building)s'"),
+    "no_building": N_("the survey records no building"),
+    "calc_needs_upstream": N_("the calculation needs the modules before it"),
+})
 
 UPSTREAM = {"calculation": ("survey", "appraisal", "rights"), "agreement": ("calculation",),
             "appraisal": ("survey",), "rights": ("survey",), "archive": ()}
@@ -33,16 +42,16 @@ def calculation_input(case: Case, values: dict[str, Any]) -> HouseholdInput:
         price = appraisal.get(building.id, {}).get("unit_price")
         area = confirmed.get(building.id, {}).get("legal_area")
         if price is None:
-            problems.setdefault("appraisal", []).append(f"no unit price for building '{building.label}'")
+            problems.setdefault("appraisal", []).append(problem("no_unit_price", building=building.label))
         if area is None:
-            problems.setdefault("rights", []).append(f"no confirmed legal area for building '{building.label}'")
+            problems.setdefault("rights", []).append(problem("no_legal_area", building=building.label))
         if price is not None and area is not None:
             buildings.append(CalcBuilding(structure=building.structure, legal_status=building.legal_status,
                                           use=building.use, area=Decimal(str(area)), unit_price=Decimal(str(price))))
     if not case.buildings:
-        problems["survey"] = ["the survey records no building"]
+        problems["survey"] = [problem("no_building")]
     if problems:
-        raise InvalidInput("the calculation needs the modules before it", problems)
+        raise InvalidInput(problem("calc_needs_upstream"), problems)
     ancillary = tuple(Ancillary(code=row["code"], count=int(row["count"])) for row in case.doc("survey").get(
         "ancillary") or [])
     persons = tuple(CalcPerson(resettlement=resettled.get(p.id, False), special_group=p.special_group)

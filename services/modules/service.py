@@ -17,7 +17,23 @@ from services.forms.registry import StepForm, flatten_messages, schema_instance
 from services.modules import compute, dossier
 from services.modules.case import Case, load, open_step, project_payments, project_survey
 from services.modules.store import MODULES, write
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import transaction
+
+register_problems({
+    "module_unknown": N_("unknown module"),
+    "id_numbers_forbidden": N_("your roles may not see full ID numbers"),
+    "module_has_errors": N_("the module has errors"),
+    "module_not_open": N_("this module is not open for you: only its role, while its step is open"),
+    "version_required": N_("give the version you edited"),
+    "version_current": N_("the module's current version"),
+    "module_stale": N_("the module changed since you loaded it; reload and try again"),
+    "calculation_missing": N_("the agreement needs an approved calculation"),
+    "not_calculated": N_("not calculated"),
+    "rows_mismatch": N_("the rows must match the survey"),
+    "rows_use_sync": N_("one row for each of the survey's entries; use sync to refill them"),
+})
 
 ID_NUMBER_ROLES = ("surveyor", "rights_officer", "handler", "finance", "admin")
 COMPUTED = {"calculation": ("policy_version", "items", "total", "computed_at", "upstream"),
@@ -46,7 +62,7 @@ def _module_form(module: str) -> StepForm:
     for form in FORMS.values():
         if form.module == module and form.section is None:
             return form
-    raise NotFound("unknown module")
+    raise NotFound(problem("module_unknown"))
 
 
 def editable_step(user: User, household: Household, module: str) -> HumanTask | None:
@@ -63,7 +79,7 @@ def view(actor: Actor, household_id: int, module: str, *, reveal: bool = False,
          now: datetime | None = None) -> ModuleView:
     """A module of a household of the actor's projects; full ID numbers only when asked and allowed (audited)."""
     if module not in MODULES:
-        raise NotFound("unknown module")
+        raise NotFound(problem("module_unknown"))
     household = get_household(actor.user, household_id)
     case = load(household)
     record = case.records.get(module)
@@ -86,7 +102,7 @@ def _reveal_or_mask(actor: Actor, household: Household, data: dict[str, Any], re
     persons = data.get("persons") or []
     if reveal:
         if not actor.user.has_role(*ID_NUMBER_ROLES):
-            raise Forbidden("your roles may not see full ID numbers")
+            raise Forbidden(problem("id_numbers_forbidden"))
         with transaction():
             for person in persons:
                 audit.record(actor, "person.id_number.view", "person", person.get("id"), household_id=household.id,
@@ -110,11 +126,11 @@ def changed_upstream(case: Case, module: str) -> list[dict[str, Any]]:
 
 def _load(form: StepForm, data: Any, *, partial: bool) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise InvalidInput("data must be an object", {"data": ["must be an object"]})
+        raise InvalidInput(problem("data_not_object"), {"data": [problem("not_object")]})
     try:
         return schema_instance(form.schema).load(data, partial=partial)
     except ValidationError as exc:
-        raise InvalidInput("the module has errors", flatten_messages(exc.messages)) from None
+        raise InvalidInput(problem("module_has_errors"), flatten_messages(exc.messages)) from None
 
 
 def _inputs(form: StepForm, doc: dict[str, Any]) -> dict[str, Any]:
@@ -127,10 +143,10 @@ def _open_for_edit(actor: Actor, household_id: int, module: str) -> tuple[Househ
     """The household, the open step through which the actor edits the module, and its case; else 404/403."""
     household = get_household(actor.user, household_id)
     if module not in MODULES:
-        raise NotFound("unknown module")
+        raise NotFound(problem("module_unknown"))
     step = editable_step(actor.user, household, module)
     if step is None:
-        raise Forbidden("this module is not open for you: only its role, while its step is open")
+        raise Forbidden(problem("module_not_open"))
     return household, step, load(household)
 
 
@@ -139,9 +155,9 @@ def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *
     with transaction():
         household, step, case = _open_for_edit(actor, household_id, module)
         if not isinstance(version, int) or isinstance(version, bool):
-            raise InvalidInput("give the version you edited", {"version": ["the module's current version"]})
+            raise InvalidInput(problem("version_required"), {"version": [problem("version_current")]})
         if version != case.version(module):
-            raise Conflict("the module changed since you loaded it; reload and try again", code="stale")
+            raise Conflict(problem("module_stale"), code="stale")
         form = _module_form(module)
         values = _load(form, data, partial=True)
         stored = _store(actor, case, form, values, now, step, final=False)
@@ -194,7 +210,7 @@ def agreement_terms(case: Case) -> dict[str, Any]:
     """The agreement's figures, taken from the calculation and the survey."""
     calc = case.doc("calculation")
     if not calc.get("items"):
-        raise InvalidInput("the agreement needs an approved calculation", {"calculation": ["not calculated"]})
+        raise InvalidInput(problem("calculation_missing"), {"calculation": [problem("not_calculated")]})
     survey = case.doc("survey")
     return {"option": calc.get("option"), "total": calc.get("total"), "items": calc.get("items"),
             "policy_version": calc.get("policy_version"), "head_name": survey.get("head_name"),
@@ -230,5 +246,4 @@ def _preserved(doc: dict[str, Any], module: str) -> dict[str, Any]:
 def _same_rows(rows: list[dict[str, Any]], expected: set[int], key: str, field: str) -> None:
     given = [row[key] for row in rows]
     if set(given) != expected or len(given) != len(set(given)):
-        raise InvalidInput("the rows must match the survey", {field: [
-            "one row for each of the survey's entries; use sync to refill them"]})
+        raise InvalidInput(problem("rows_mismatch"), {field: [problem("rows_use_sync")]})

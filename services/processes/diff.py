@@ -6,8 +6,15 @@ from typing import Any
 from app.models import ProcessDefinition
 from services.engine import EngineError, parse_xml
 from services.errors import InvalidInput
+from services.problems import N_, carried, problem
+from services.problems import register as register_problems
 from services.processes import model, versions
 from services.roles import resolve_role
+
+register_problems({
+    "stored_unreadable": N_("the stored diagram cannot be read"),
+    "stored_no_process": N_("the stored diagram has no process"),
+})
 
 STEP_FIELDS = ("name", "kind", "lane", "role", "form", "due", "return_targets", "subprocess", "attached_to", "events")
 FLOW_FIELDS = ("name", "source", "target", "condition", "default")
@@ -17,11 +24,11 @@ def _process(definition: ProcessDefinition) -> model.Process:
     try:
         root = parse_xml(definition.bpmn_xml.encode("utf-8"))
     except EngineError as exc:
-        raise InvalidInput("the stored diagram cannot be read", {"bpmn": [str(exc)]}) from None
+        raise InvalidInput(problem("stored_unreadable"), {"bpmn": [carried(exc)]}) from None
     processes = model.read(root)
     chosen = [p for p in processes if p.id == definition.key] or [p for p in processes if p.executable] or processes
     if not chosen:
-        raise InvalidInput("the stored diagram has no process", {"bpmn": ["no process"]})
+        raise InvalidInput(problem("stored_no_process"), {"bpmn": [problem("bpmn_no_process")]})
     return chosen[0]
 
 

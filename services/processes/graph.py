@@ -3,7 +3,29 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 
+from services.problems import N_, name_param, problem
+from services.problems import register as register_problems
 from services.processes.model import Flow, Node, Process
+
+
+def _scope_name(name: str, locale: str) -> str:
+    """The process itself (no name) or a subprocess by its name."""
+    if locale.startswith("en"):
+        return f"subprocess '{name}'" if name else "the process"
+    return f"子流程“{name}”" if name else "主流程"
+
+
+name_param("where", _scope_name)
+register_problems({
+    "flow_dangling": N_("flow '%(flow)s' must connect two elements of %(where)s"),
+    "boundary_unattached": N_("'%(element)s' is attached to no activity of %(where)s"),
+    "no_start": N_("%(where)s has no start event"),
+    "no_end": N_("%(where)s has no end event"),
+    "unreachable": N_("'%(element)s' cannot be reached from the start of %(where)s"),
+    "dead_end": N_("'%(element)s' never reaches an end event of %(where)s"),
+    "flow_no_condition": N_("flow '%(flow)s' leaves the decision '%(decision)s' without a condition: give it "
+                            "one or make it the default flow"),
+})
 
 Problem = dict[str, str | None]
 
@@ -36,13 +58,13 @@ def check(process: Process) -> list[Problem]:
 def _check_scope(process: Process, scope: str, owner: Node | None, nodes: list[Node], flows: list[Flow],
                  ) -> list[Problem]:
     problems: list[Problem] = []
-    where = f"subprocess '{owner.name or owner.id}'" if owner is not None else "the process"
+    where = (owner.name or owner.id) if owner is not None else ""
     members = {n.id: n for n in nodes}
     checked = {i for i, n in members.items() if not n.triggered_by_event}  # event subprocesses start by themselves
     edges: dict[str, set[str]] = defaultdict(set)
     for flow in flows:
         if flow.source not in members or flow.target not in members:
-            problems.append(_problem(flow.id, f"flow '{flow.name or flow.id}' must connect two elements of {where}"))
+            problems.append(_problem(flow.id, problem("flow_dangling", flow=flow.name or flow.id, where=where)))
             continue
         edges[flow.source].add(flow.target)
     for node in nodes:
@@ -50,7 +72,8 @@ def _check_scope(process: Process, scope: str, owner: Node | None, nodes: list[N
             if node.attached_to in members:
                 edges[node.attached_to].add(node.id)
             else:
-                problems.append(_problem(node.id, f"'{node.name or node.id}' is attached to no activity of {where}"))
+                problems.append(_problem(node.id, problem("boundary_unattached", element=node.name or node.id,
+                                                                  where=where)))
     catches: dict[str, list[str]] = defaultdict(list)
     for node in nodes:
         if node.kind == "intermediateCatchEvent" and node.link_name:
@@ -61,9 +84,9 @@ def _check_scope(process: Process, scope: str, owner: Node | None, nodes: list[N
     starts = [n.id for n in nodes if n.kind == "startEvent"]
     ends = [n.id for n in nodes if n.kind == "endEvent"]
     if not starts:
-        problems.append(_problem(scope, f"{where} has no start event"))
+        problems.append(_problem(scope, problem("no_start", where=where)))
     if not ends:
-        problems.append(_problem(scope, f"{where} has no end event"))
+        problems.append(_problem(scope, problem("no_end", where=where)))
     if not starts or not ends:
         return problems
     reached = _walk(starts, edges)
@@ -75,9 +98,9 @@ def _check_scope(process: Process, scope: str, owner: Node | None, nodes: list[N
     for node_id in sorted(checked, key=_order(nodes)):
         label = process.label(node_id)
         if node_id not in reached:
-            problems.append(_problem(node_id, f"'{label}' cannot be reached from the start of {where}"))
+            problems.append(_problem(node_id, problem("unreachable", element=label, where=where)))
         elif node_id not in finishing:
-            problems.append(_problem(node_id, f"'{label}' never reaches an end event of {where}"))
+            problems.append(_problem(node_id, problem("dead_end", element=label, where=where)))
     return problems
 
 
@@ -110,7 +133,6 @@ def _check_decisions(process: Process) -> list[Problem]:
             continue
         for flow in flows:
             if not flow.condition and not flow.is_default:
-                problems.append(_problem(flow.id, f"flow '{process.label(flow.id)}' leaves the decision "
-                                                  f"'{node.name or node.id}' without a condition: give it one "
-                                                  "or make it the default flow"))
+                problems.append(_problem(flow.id, problem("flow_no_condition", flow=process.label(flow.id),
+                                                          decision=node.name or node.id)))
     return problems

@@ -28,9 +28,21 @@ from services.deadlines import due_at
 from services.engine import ACTIVE_STATES, EngineError, ParsedProcess, ready_user_tasks
 from services.errors import Conflict, InvalidInput, ServiceError
 from services.expressions import ExpressionError
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.processes import versions
 from services.processes.versions import EDITOR_ROLES
 from services.tx import transaction
+
+register_problems({
+    "migrate_choose": N_("choose the cases to move"),
+    "migrate_none": N_("give a non-empty list of case ids"),
+    "migrate_too_many": N_("too many cases"),
+    "migrate_at_most": N_("at most %(max)s at a time"),
+    "migrate_ids": N_("the case ids are not valid"),
+    "migrate_id_numbers": N_("each must be a positive whole number"),
+    "migrate_not_deployed": N_("cases can only move to a deployed version"),
+})
 
 MAX_INSTANCES = 200
 
@@ -66,11 +78,12 @@ class Plan:
 def instance_ids(value: Any) -> list[int]:
     """The ids of the cases to move: a non-empty list of at most 200 row ids, each once."""
     if not isinstance(value, list) or not value:
-        raise InvalidInput("choose the cases to move", {"instance_ids": ["give a non-empty list of case ids"]})
+        raise InvalidInput(problem("migrate_choose"), {"instance_ids": [problem("migrate_none")]})
     if len(value) > MAX_INSTANCES:
-        raise InvalidInput("too many cases", {"instance_ids": [f"at most {MAX_INSTANCES} at a time"]})
+        raise InvalidInput(problem("migrate_too_many"),
+                           {"instance_ids": [problem("migrate_at_most", max=MAX_INSTANCES)]})
     if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 2**31 - 1 for v in value):
-        raise InvalidInput("the case ids are not valid", {"instance_ids": ["each must be a positive whole number"]})
+        raise InvalidInput(problem("migrate_ids"), {"instance_ids": [problem("migrate_id_numbers")]})
     return list(dict.fromkeys(value))
 
 
@@ -113,7 +126,7 @@ def migrate(actor: Actor, target_id: int, ids: Any, now: datetime, *, dry_run: b
     require_role(actor.user, *EDITOR_ROLES)
     target = versions.find(target_id)
     if target.status != "deployed":
-        raise Conflict("cases can only move to a deployed version", code="not_deployed")
+        raise Conflict(problem("migrate_not_deployed"), code="not_deployed")
     outcomes = []
     for instance_id in instance_ids(ids):
         try:

@@ -14,7 +14,18 @@ from services import audit, definitions
 from services.access import require_role
 from services.context import Actor
 from services.errors import Conflict, InvalidInput, NotFound
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tx import take_write_lock, transaction
+
+register_problems({
+    "comment_invalid": N_("the comment is not valid"),
+    "text_unicode": N_("must be valid Unicode text"),
+    "comment_long": N_("the comment is too long"),
+    "already_retired": N_("this version is retired already"),
+    "retire_not_deployed": N_("only a deployed version can be retired"),
+    "last_deployed": N_("this is the only deployed version of the process; deploy another one first"),
+})
 
 EDITOR_ROLES = ("process_owner", "admin")
 MAX_COMMENT = 2000
@@ -38,7 +49,7 @@ def find(definition_id: int) -> ProcessDefinition:
     valid = isinstance(definition_id, int) and 0 < definition_id <= MAX_ID
     definition = db.session.get(ProcessDefinition, definition_id) if valid else None
     if definition is None:
-        raise NotFound("process definition not found")
+        raise NotFound(problem("definition_not_found"))
     return definition
 
 
@@ -84,14 +95,14 @@ def clean_comment(comment: Any) -> str | None:
     if comment is None:
         return None
     if not isinstance(comment, str) or "\x00" in comment:
-        raise InvalidInput("the comment is not valid", {"comment": ["must be text without NUL characters"]})
+        raise InvalidInput(problem("comment_invalid"), {"comment": [problem("text_nul")]})
     try:
         comment.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput("the comment is not valid", {"comment": ["must be valid Unicode text"]}) from None
+        raise InvalidInput(problem("comment_invalid"), {"comment": [problem("text_unicode")]}) from None
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT} characters"]})
+        raise InvalidInput(problem("comment_long"), {"comment": [problem("at_most_chars", max=MAX_COMMENT)]})
     return comment or None
 
 
@@ -119,14 +130,14 @@ def retire(actor: Actor, definition_id: int, now: datetime) -> ProcessDefinition
     with transaction():
         definition = _lock_key(definition_id)
         if definition.status == "retired":
-            raise Conflict("this version is retired already", code="already_retired")
+            raise Conflict(problem("already_retired"), code="already_retired")
         if definition.status != "deployed":
-            raise Conflict("only a deployed version can be retired", code="not_deployed")
+            raise Conflict(problem("retire_not_deployed"), code="not_deployed")
         others = db.session.scalar(select(func.count()).where(
             ProcessDefinition.key == definition.key, ProcessDefinition.status == "deployed",
             ProcessDefinition.id != definition.id))
         if not others:
-            raise Conflict("this is the only deployed version of the process; deploy another one first",
+            raise Conflict(problem("last_deployed"),
                            code="last_deployed")
         definition.status = "retired"
         audit.record(actor, "definition.retire", "process_definition", definition.id,
