@@ -74,7 +74,8 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     cwd = Path.cwd()
     os.chdir(ROOT)
     try:
-        CommandLineInterface().run(["pybabel", "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "N_",
+        CommandLineInterface().run(["pybabel", "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+                                    "-k", "N_",
                                     "-o", str(target), "."])
     finally:
         os.chdir(cwd)
