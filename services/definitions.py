@@ -11,22 +11,11 @@ from app.extensions import db
 from app.models import ProcessDefinition, utcnow
 from services import audit
 from services.context import Actor
-from services.engine import Engine, EngineError, ParsedProcess
+from services.engine import EngineError, ParsedProcess, get_engine
 from services.errors import Conflict, InvalidInput, NotFound
 from services.processes import validation
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "bpmn"
-
-_engine: Engine | None = None
-
-
-def get_engine() -> Engine:
-    """The engine of this process (specs are cached in it by hash)."""
-    global _engine
-    if _engine is None:
-        _engine = Engine()
-    return _engine
-
 
 def parsed(definition: ProcessDefinition) -> ParsedProcess:
     """The parsed spec of a stored definition (parsed once per process)."""
