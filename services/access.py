@@ -4,10 +4,8 @@ from __future__ import annotations
 from sqlalchemy import Select, or_, select
 
 from app.extensions import db
-from app.models import Household, Project, Role, User, WorkGroup, group_members
+from app.models import MAX_ID, Household, Project, Role, User, WorkGroup, group_members
 from services.errors import Forbidden, NotFound
-
-MAX_ID = 2**31 - 1
 
 
 def project_ids(user: User) -> set[int] | None:

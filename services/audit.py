@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import AuditLog, utcnow
 from services.context import Actor
+from services.tx import take_write_lock
 
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
@@ -83,7 +84,7 @@ def _append(session: Session) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     else:
-        connection.execute(text("UPDATE roles SET code = code WHERE 1 = 0"))  # the SQLite write lock
+        take_write_lock(connection)
     previous = connection.execute(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).scalar()
     previous = previous or GENESIS
     for row in pending:

@@ -166,18 +166,6 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
     return result
 
 
-def start_for_household(actor: Actor, household_id: int, *, now: datetime) -> ProcessInstance:
-    """Start the pipeline of an existing household that has none running."""
-    with transaction():
-        household = get_household(actor.user, household_id)
-        running = db.session.scalar(select(ProcessInstance.id).where(
-            ProcessInstance.household_id == household.id, ProcessInstance.status.in_(("running", "error"))))
-        if running:
-            raise Conflict("the household's case is already running")
-        instance = start_instance(actor, household, now=now)
-    return instance
-
-
 def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance, dict[str, HumanTask]]:
     """The step, its instance under lock, and the instance's open steps read after the lock.
 

@@ -9,12 +9,12 @@ from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import json_body, query_args, respond
 from app.api.schemas import TaskSchema, UtcDateTime
-from app.models import utcnow
+from app.models import MAX_ID, utcnow
 from services import deadlines, reports, supervision
 
 
 class ProgressArgs(Schema):
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class ProgressReport(Schema):
@@ -25,10 +25,10 @@ class ProgressReport(Schema):
 
 class StuckArgs(Schema):
     days = f.Integer(load_default=3, validate=validate.Range(min=0, max=3650))
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
     step = f.String(validate=validate.Length(max=64))
-    group_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    assignee_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    group_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    assignee_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
     page = f.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -68,7 +68,7 @@ class DeadlineList(Schema):
 
 
 class DeadlineArgs(Schema):
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class DeadlineUpdate(Schema):

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from app.extensions import db
-from app.models import Household, HumanTask, ProcessDefinition, ProcessInstance, Project
+from app.models import MAX_ID, Household, HumanTask, ProcessDefinition, ProcessInstance, Project
 from services import audit, definitions, history, runtime, store
 from services.access import can_see_project, require_role, restrict_to_projects
 from services.context import Actor
@@ -69,7 +69,7 @@ def instance_ids(value: Any) -> list[int]:
         raise InvalidInput("choose the cases to move", {"instance_ids": ["give a non-empty list of case ids"]})
     if len(value) > MAX_INSTANCES:
         raise InvalidInput("too many cases", {"instance_ids": [f"at most {MAX_INSTANCES} at a time"]})
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 2**31 - 1 for v in value):
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_ID for v in value):
         raise InvalidInput("the case ids are not valid", {"instance_ids": ["each must be a positive whole number"]})
     return list(dict.fromkeys(value))
 
