@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from app.extensions import db
 from app.models import AuditLog, utcnow
@@ -97,11 +97,13 @@ def _discard(session: Session, *args: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
-def install() -> None:
-    """Hook the chain into every session's commit (called once by the app factory; idempotent)."""
-    if not event.contains(Session, "before_commit", _append):
-        event.listen(Session, "before_commit", _append)
-        event.listen(Session, "after_rollback", _discard)
+def install(sessions: scoped_session) -> None:
+    """Hook the chain into the commits of the application's sessions (the app factory does; idempotent).
+
+    Only those sessions: a session SQLAlchemy makes elsewhere in the process is left alone."""
+    if not event.contains(sessions, "before_commit", _append):
+        event.listen(sessions, "before_commit", _append)
+        event.listen(sessions, "after_rollback", _discard)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ProcessDefinition, utcnow
+from app.models import ProcessDefinition
 from services import audit
 from services.context import Actor
 from services.engine import EngineError, ParsedProcess, get_engine
@@ -26,11 +26,8 @@ def parsed(definition: ProcessDefinition) -> ParsedProcess:
 
 
 def current(key: str) -> ProcessDefinition:
-    """The newest deployed version of a process; loads the shipped diagrams on first use."""
+    """The newest deployed version of a process (the shipped diagrams are deployed by `flask bpmn load`)."""
     definition = _newest_deployed(key)
-    if definition is None:
-        load_shipped(SHIPPED_DIR, Actor.system(), utcnow())
-        definition = _newest_deployed(key)
     if definition is None:
         raise NotFound(f"no deployed process '{key}'")
     return definition

@@ -631,7 +631,8 @@ def test_large_agreements_go_through_tracking_audit(world, api, unit_price, audi
 @pytest.mark.parametrize(("total", "band"), [("5000000.00", "large"), ("8000000.00", "large"),
                                              ("4999999.99", "normal"), ("-5200000.00", "large"), ("0.00", "normal")])
 def test_the_agreement_total_against_the_policy_threshold_picks_the_path(world, total, band):
-    assert agreement_gateway_data({"total": total}, {"project_id": world.project.id}) == {"amount_band": band}
+    context = {"project_id": world.project.id, "now": utcnow()}
+    assert agreement_gateway_data({"total": total}, context) == {"amount_band": band}
 
 
 # --- malformed requests: always a clean 4xx in the error shape ----------------------------------------------------
