@@ -11,6 +11,9 @@ from sqlalchemy.orm import joinedload
 from app import pool
 from app.config import BASE_DIR, Config
 from app.extensions import babel, csrf, db, login_manager, migrate
+from app.models.types import MAX_ID
+from services import engine as bpmn_engine
+from services.context import Office, configure_office
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -58,6 +61,8 @@ def register_extensions(app: Flask) -> None:
 
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    bpmn_engine.configure(app.config["SPEC_CACHE_SIZE"])
+    configure_office(Office(timezone=app.config["TIMEZONE"]))
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -77,7 +82,7 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str) -> User | None:
         """The session's user, if still active and still with the password the session was signed in with."""
         number, _, stamp = user_id.partition(":")
-        if not number.isdigit() or len(number) > 10 or int(number) > 2**31 - 1:
+        if not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
             return None
         user = db.session.get(User, int(number), options=[joinedload(User.roles),
                                                           joinedload(User.groups).joinedload(WorkGroup.project)])
@@ -153,4 +158,4 @@ def connect_receivers() -> None:
     from services import audit, notifications
 
     notifications.connect_receivers()
-    audit.install()
+    audit.install(db.session)

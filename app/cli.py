@@ -37,7 +37,8 @@ def seed_demo(households: int, if_empty: bool) -> None:
     if if_empty and not demo.database_is_empty():
         click.echo("database not empty; demo data not seeded")
         return
-    summary = demo.seed(password=current_app.config["DEMO_PASSWORD"], households=households)
+    summary = demo.seed(password=current_app.config["DEMO_PASSWORD"], upload_dir=current_app.config["UPLOAD_DIR"],
+                        households=households)
     click.echo(f"demo seeded: {summary}")
 
 

@@ -24,6 +24,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # a pooled connection idle longer than this is pinged before use (app/pool.py), a dead one replaced
     DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "10"))
+    # parsed diagrams kept per process (the least recently used beyond it are parsed again from the database)
+    SPEC_CACHE_SIZE = int(os.environ.get("SPEC_CACHE_SIZE", "64"))
     BPMN_DIR = os.environ.get("BPMN_DIR", str(BASE_DIR / "bpmn"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
     PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None  # where pg_dump/pg_restore are, when not on the usual paths

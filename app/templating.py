@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, url_for
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from app import labels
 from app.cases.display import module_rows, module_tables
@@ -76,9 +78,11 @@ def register(app: Flask) -> None:
     app.add_template_global(modules.MODULES, "case_modules")
 
     @app.template_global()
-    def ref_label(field: str, value: object) -> str:
-        """The name a row's reference stands for (a building, a person, a dossier item), set by the page's view."""
-        table = (g.get("ref_labels") or {}).get(field, {})
+    @pass_context
+    def ref_label(context: Context, field: str, value: object) -> str:
+        """The name a row's reference stands for (a building, a person, a dossier item): from the page's
+        `ref_labels` (a page renders it with the form macros imported `with context`)."""
+        table = (context.get("ref_labels") or {}).get(field, {})
         try:
             key = int(value) if field != "code" else value  # type: ignore[arg-type]
         except (TypeError, ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
+from app.models import MAX_ID
 from services.context import Actor
 
 
@@ -12,7 +13,7 @@ def page_actor() -> Actor:
     return Actor(user=current_user._get_current_object(), ip=request.remote_addr)
 
 
-def int_arg(name: str, default: int | None = None, *, minimum: int = 1, maximum: int = 2**31 - 1) -> int | None:
+def int_arg(name: str, default: int | None = None, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
     """An integer query argument within bounds; the default when missing or malformed."""
     value = request.args.get(name, "")
     if not value.isdigit():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Select, or_, select
 
 from app.extensions import db
-from app.models import Household, Project, Role, User, WorkGroup, group_members
+from app.models import MAX_ID, Household, Project, Role, User, WorkGroup, group_members
 from services.errors import Forbidden, NotFound
 from services.problems import N_, problem
 from services.problems import register as register_problems
@@ -14,8 +14,6 @@ register_problems({
     "household_not_found": N_("household not found"),
     "role_forbidden": N_("your roles do not allow this"),
 })
-
-MAX_ID = 2**31 - 1
 
 
 def project_ids(user: User) -> set[int] | None:

@@ -18,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from app.extensions import db
 from app.models import AuditLog, utcnow
 from services.context import Actor
+from services.tx import take_write_lock
 
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
@@ -83,7 +84,7 @@ def _append(session: Session) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     else:
-        connection.execute(text("UPDATE roles SET code = code WHERE 1 = 0"))  # the SQLite write lock
+        take_write_lock(connection)
     previous = connection.execute(select(AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).scalar()
     previous = previous or GENESIS
     for row in pending:
@@ -96,11 +97,13 @@ def _discard(session: Session, *args: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
-def install() -> None:
-    """Hook the chain into every session's commit (called once by the app factory; idempotent)."""
-    if not event.contains(Session, "before_commit", _append):
-        event.listen(Session, "before_commit", _append)
-        event.listen(Session, "after_rollback", _discard)
+def install(sessions: scoped_session) -> None:
+    """Hook the chain into the commits of the application's sessions (the app factory does; idempotent).
+
+    Only those sessions: a session SQLAlchemy makes elsewhere in the process is left alone."""
+    if not event.contains(sessions, "before_commit", _append):
+        event.listen(sessions, "before_commit", _append)
+        event.listen(sessions, "after_rollback", _discard)
 
 
 @dataclass(frozen=True)

@@ -25,3 +25,24 @@ class Actor:
     def system(cls) -> Actor:
         """The actor of work the system does by itself (seed, worker)."""
         return cls(user=None, ip=None)
+
+
+@dataclass(frozen=True)
+class Office:
+    """The office's settings the services need: given once by the app factory, read by no service from Flask."""
+
+    timezone: str = "Asia/Shanghai"  # the office's clock: policy dates, times written into notices
+
+
+_office = Office()
+
+
+def office() -> Office:
+    """The office's settings (the defaults until the app factory configures them)."""
+    return _office
+
+
+def configure_office(settings: Office) -> None:
+    """Set the office's settings (the app factory does, from its configuration)."""
+    global _office
+    _office = settings

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import HumanTask, ProcessDefinition, StepDeadline
@@ -150,9 +150,3 @@ def deployed_step_names() -> dict[str, str]:
         for info in definitions.parsed(definition).user_tasks.values():
             names.setdefault(info.bpmn_id, info.name)
     return names
-
-
-def clear_escalation(task_ids: list[int]) -> None:
-    """Closed steps escalate no further."""
-    if task_ids:
-        db.session.execute(update(HumanTask).where(HumanTask.id.in_(task_ids)).values(next_escalation_at=None))

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ProcessDefinition, utcnow
+from app.models import ProcessDefinition
 from services import audit
 from services.context import Actor
-from services.engine import Engine, EngineError, ParsedProcess
+from services.engine import EngineError, ParsedProcess, get_engine
 from services.errors import Conflict, InvalidInput, NotFound
 from services.problems import N_, carried, problem
 from services.problems import register as register_problems
@@ -28,17 +28,6 @@ register_problems({
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
-_engine: Engine | None = None
-
-
-def get_engine() -> Engine:
-    """The engine of this process (specs are cached in it by hash)."""
-    global _engine
-    if _engine is None:
-        _engine = Engine()
-    return _engine
-
-
 def parsed(definition: ProcessDefinition) -> ParsedProcess:
     """The parsed spec of a stored definition (parsed once per process)."""
     engine = get_engine()
@@ -48,11 +37,8 @@ def parsed(definition: ProcessDefinition) -> ParsedProcess:
 
 
 def current(key: str) -> ProcessDefinition:
-    """The newest deployed version of a process; loads the shipped diagrams on first use."""
+    """The newest deployed version of a process (the shipped diagrams are deployed by `flask bpmn load`)."""
     definition = _newest_deployed(key)
-    if definition is None:
-        load_shipped(SHIPPED_DIR, Actor.system(), utcnow())
-        definition = _newest_deployed(key)
     if definition is None:
         raise NotFound(problem("process_not_deployed", key=key))
     return definition

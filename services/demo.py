@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -33,8 +32,8 @@ def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(User))
 
 
-def seed(password: str, households: int = 60, now: datetime | None = None) -> str:
-    """Create the demo; returns a one-line summary."""
+def seed(password: str, upload_dir: str, households: int = 60, now: datetime | None = None) -> str:
+    """Create the demo (its scans written under upload_dir); returns a one-line summary."""
     now = now or utcnow()
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     with transaction():
@@ -50,11 +49,12 @@ def seed(password: str, households: int = 60, now: datetime | None = None) -> st
     created = 0
     for index in range(households):
         stage, overdue, returned = _plan(index, households)
-        _make_case(rng, admin, users, project, groups[index % len(groups)], index, stage, overdue, returned, now)
+        _make_case(rng, admin, users, project, groups[index % len(groups)], index, stage, overdue, returned, now,
+                   upload_dir)
         created += 1
     for index in range(6):
         _make_case(rng, admin, users, road, road_groups[0], 100 + index, index % 3, index == 1, None, now,
-                   kind="shop")
+                   upload_dir, kind="shop")
         created += 1
     notices = escalation.run(now, escalation.EscalationTimes())  # reminders and overdue notices for the demo
     return f"{len(users)} users, projects {project.code} and {road.code}, {created} households, {notices} notices"
@@ -99,7 +99,7 @@ def _plan(index: int, total: int) -> tuple[int, bool, str | None]:
 
 
 def _make_case(rng: random.Random, admin: Actor, users: dict[str, User], project: Project, group: WorkGroup,
-               index: int, stage: int, overdue: bool, returned: str | None, now: datetime,
+               index: int, stage: int, overdue: bool, returned: str | None, now: datetime, upload_dir: str,
                kind: str | None = None) -> None:
     kind = kind or rng.choice(["collective_house"] * 6 + ["state_house", "enterprise", "shop"])
     head = demo_data.name(rng)
@@ -123,12 +123,13 @@ def _make_case(rng: random.Random, admin: Actor, users: dict[str, User], project
             if position == stage:
                 return  # leave the re-opened step waiting, marked as returned
             moment += timedelta(days=1)
-            _complete(rng, users, household, head, instance.id, target, moment)
+            _complete(rng, users, household, head, instance.id, target, moment, upload_dir)
             if reviewer == "sign_group_leader":
-                _complete(rng, users, household, head, instance.id, "sign_handler", moment + timedelta(hours=2))
+                _complete(rng, users, household, head, instance.id, "sign_handler", moment + timedelta(hours=2),
+                          upload_dir)
             moment += timedelta(days=1)
         if position < stage:
-            _complete(rng, users, household, head, instance.id, bpmn_id, moment)
+            _complete(rng, users, household, head, instance.id, bpmn_id, moment, upload_dir)
             if bpmn_id == "sign_reviewer" and position + 1 < stage:
                 _finish_tracking_audit(users, instance.id, moment + timedelta(hours=4))
 
@@ -142,9 +143,8 @@ def _open(users: dict[str, User], instance_id: int, bpmn_id: str) -> tuple[User,
 
 
 def _complete(rng: random.Random, users: dict[str, User], household: Household, head: str, instance_id: int,
-              bpmn_id: str, at: datetime) -> None:
+              bpmn_id: str, at: datetime, upload_dir: str) -> None:
     user, task_id = _open(users, instance_id, bpmn_id)
-    upload_dir = current_app.config["UPLOAD_DIR"]
     for module, category in demo_data.scans_for(bpmn_id, household.kind):
         demo_data.scan(user, household, module, category, upload_dir, at)
     runtime.complete_task(Actor(user), task_id, demo_data.step(rng, bpmn_id, household, at, head), now=at)

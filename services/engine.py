@@ -1,8 +1,10 @@
 """The BPMN engine: parser, safe script engine, serializer and task-tree compaction.
 
 One Engine object per process holds the parsed specs (cached by the sha256 of
-their XML). Workflows are serialized without their spec — the spec is stored
-once, as the definition's XML, and looked up by hash when a workflow loads.
+their XML, the least recently used dropped beyond the cache's size). Workflows
+are serialized without their spec — the spec is stored once, as the
+definition's XML, and looked up by hash when a workflow loads. build_spec() is
+the one way a diagram becomes a spec, for the engine and for validation alike.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import hashlib
 import json
 import threading
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +27,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
@@ -47,6 +51,11 @@ register_problems({
 })
 
 ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+DEFAULT_CACHE_SIZE = 64
+# how SpiffWorkflow's parser fails on a diagram it cannot read (hostile bytes included)
+PARSE_FAILURES = (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError, KeyError,
+                  AttributeError, TypeError, IndexError, LookupError, RecursionError, NotImplementedError,
+                  AssertionError)
 
 
 class EngineError(Exception):
@@ -139,61 +148,60 @@ class _SpecRefConverter(BpmnWorkflowConverter):
 class Engine:
     """Parses diagrams, creates, saves and restores workflows."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
         converter = _SpecRefConverter(BpmnWorkflow, registry)
         converter.engine = self
         self.serializer = BpmnWorkflowSerializer(registry)
         self.script_engine = SafeScriptEngine()
-        self._cache: dict[str, ParsedProcess] = {}
+        self.cache_size = max(1, cache_size)
+        self._cache: OrderedDict[str, ParsedProcess] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading = threading.local()
 
     # -- parsing ---------------------------------------------------------------
-    def parse(self, xml: bytes | str, process_id: str | None = None) -> ParsedProcess:
-        """Parse a diagram (cached by hash); raise EngineError when SpiffWorkflow refuses it."""
+    def parse(self, xml: bytes | str) -> ParsedProcess:
+        """Parse a diagram (cached by hash); raise EngineError, caused by SpiffWorkflow's own error, when it
+        refuses the diagram."""
         data = _as_bytes(xml)
         sha = sha256_of(data)
-        cached = self._cache.get(sha)
-        if cached is not None:
-            return cached
-        parsed = self._parse(data, sha, process_id)
         with self._lock:
-            self._cache.setdefault(sha, parsed)
-        return self._cache[sha]
-
-    def cached(self, sha: str) -> ParsedProcess:
-        """The parsed diagram of a hash that was parsed before in this process."""
+            cached = self._cache.get(sha)
+            if cached is not None:
+                self._cache.move_to_end(sha)
+                return cached
         try:
-            return self._cache[sha]
-        except KeyError:
-            raise EngineError(problem("spec_not_loaded", sha=sha[:12])) from None
-
-    def is_cached(self, sha: str) -> bool:
-        """True when the diagram with this hash is parsed in this process."""
-        return sha in self._cache
-
-    def _parse(self, data: bytes, sha: str, process_id: str | None) -> ParsedProcess:
-        parser = SpiffBpmnParser(validator=BpmnValidator())
-        try:
-            parser.add_bpmn_xml(parse_xml(data))
-            ids = parser.get_process_ids()
-            executable = [pid for pid in ids if parser.get_process_parser(pid).process_executable]
-            pid = process_id or (executable or ids or [None])[0]
-            if pid is None:
-                raise EngineError(problem("bpmn_no_process"))
-            spec = parser.get_spec(pid)
-            subprocess_specs = parser.get_subprocess_specs(pid)
-        except ValidationException as exc:
-            raise EngineError(problem("spiff_refuses", reason=str(exc))) from None
-        except (etree.XMLSyntaxError, ValueError, KeyError, AttributeError, TypeError, IndexError) as exc:
-            raise EngineError(problem("spiff_unreadable", reason=f"{exc.__class__.__name__}: {exc}")) from None
+            pid, spec, subprocess_specs = build_spec(parse_xml(data))
+        except PARSE_FAILURES as exc:
+            raise EngineError(problem("spiff_refuses", reason=str(exc)) if isinstance(exc, ValidationException)
+                              else problem("spiff_unreadable", reason=f"{exc.__class__.__name__}: {exc}")) from exc
         parsed = ParsedProcess(sha256=sha, process_id=pid, name=spec.description or pid, spec=spec,
                                subprocess_specs=subprocess_specs)
         for each in [spec, *subprocess_specs.values()]:
             for task_spec in each.task_specs.values():
                 if getattr(task_spec, "manual", False) and hasattr(task_spec, "bpmn_id"):
                     parsed.user_tasks[task_spec.bpmn_id] = _user_task_info(task_spec)
+        with self._lock:
+            parsed = self._cache.setdefault(sha, parsed)
+            self._cache.move_to_end(sha)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return parsed
+
+    def cached(self, sha: str) -> ParsedProcess:
+        """The parsed diagram of a hash: the one a workflow is being loaded with, or one parsed before."""
+        pinned = getattr(self._loading, "parsed", None)
+        if pinned is not None and pinned.sha256 == sha:
+            return pinned
+        with self._lock:
+            found = self._cache.get(sha)
+        if found is None:
+            raise EngineError(problem("spec_not_loaded", sha=sha[:12]))
+        return found
+
+    def is_cached(self, sha: str) -> bool:
+        """True when the diagram with this hash is parsed in this process."""
+        return sha in self._cache
 
     # -- workflows ---------------------------------------------------------------
     def new_workflow(self, parsed: ParsedProcess) -> BpmnWorkflow:
@@ -209,10 +217,14 @@ class Engine:
         text = self.serializer.serialize_json(workflow)
         return zlib.compress(text.encode("utf-8"), 6)
 
-    def loads(self, state: bytes) -> BpmnWorkflow:
-        """Restore a workflow saved by dumps(); its spec must be parsed already."""
+    def loads(self, state: bytes, parsed: ParsedProcess | None = None) -> BpmnWorkflow:
+        """Restore a workflow saved by dumps() with its parsed spec (given, or still in the cache)."""
         text = zlib.decompress(state).decode("utf-8")
-        workflow = self.serializer.deserialize_json(text)
+        self._loading.parsed = parsed
+        try:
+            workflow = self.serializer.deserialize_json(text)
+        finally:
+            self._loading.parsed = None
         workflow.script_engine = self.script_engine
         return workflow
 
@@ -222,7 +234,46 @@ class Engine:
         return json.loads(zlib.decompress(state))["spec_ref"]
 
 
+_engine: Engine | None = None
+
+
+def get_engine() -> Engine:
+    """The engine of this process (specs are cached in it by hash)."""
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+
+
+def configure(cache_size: int) -> None:
+    """Bound the process's cache of parsed specs (the app factory does, from SPEC_CACHE_SIZE)."""
+    get_engine().cache_size = max(1, cache_size)
+
+
 MAX_XML_BYTES = 2 * 1024 * 1024
+_local = threading.local()
+
+
+def schema_validator() -> BpmnValidator:
+    """The BPMN schema validator of this thread (loading the schema costs more than using it)."""
+    validator = getattr(_local, "validator", None)
+    if validator is None:
+        validator = _local.validator = BpmnValidator()
+    return validator
+
+
+def build_spec(root: etree._Element) -> tuple[str, Any, dict]:
+    """The one way a diagram becomes a spec: SpiffWorkflow's parser, schema-validated, builds the diagram's
+    executable process (the first; validation allows one) with its subprocesses.
+
+    Returns the process id, its spec and the subprocess specs; SpiffWorkflow's errors pass through.
+    """
+    parser = SpiffBpmnParser(validator=schema_validator())
+    parser.add_bpmn_xml(root)
+    executable = parser.get_process_ids()  # only the executable processes, in the document's order
+    if not executable:
+        raise EngineError(problem("bpmn_no_process"))
+    return executable[0], parser.get_spec(executable[0]), parser.get_subprocess_specs(executable[0])
 
 
 def parse_xml(data: bytes) -> etree._Element:
@@ -311,9 +362,9 @@ def compact(workflow: BpmnWorkflow) -> int:
     removed = [task_id for task_id in tasks if task_id not in keep]
     for task_id in removed:
         del tasks[task_id]
-    anchor._children = [ancestor.id]
-    anchor._parent = root.id
-    root._children = [anchor.id]
+    anchor.children = [ancestor]
+    anchor.parent = root
+    root.children = [anchor]
     for task_id in [tid for tid in workflow.subprocesses if tid not in keep]:
         del workflow.subprocesses[task_id]
     if workflow.last_task is not None and workflow.last_task.id not in keep:

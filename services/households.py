@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import HOUSEHOLD_KINDS, Household, HumanTask, ModuleRecord, ProcessInstance, User, WorkGroup
+from app.models import HOUSEHOLD_KINDS, MAX_ID, Household, HumanTask, ModuleRecord, ProcessInstance, User, WorkGroup
 from services import audit, instances, modules, runtime
 from services.access import get_household, get_project, require_role, restrict_to_projects
 from services.context import Actor
@@ -46,7 +46,7 @@ class HouseholdInput(CodedSchema):
     phone = f.String(validate=validate.Length(max=32), allow_none=True)
     land_nature = f.String(validate=validate.OneOf(LAND_NATURES), allow_none=True)
     notes = f.String(validate=validate.Length(max=2000), allow_none=True)
-    work_group_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    work_group_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 def create(actor: Actor, project_id: int, data: Any, *, now: datetime) -> tuple[Household, ProcessInstance]:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -15,7 +14,7 @@ from app.extensions import db
 from app.models import Household, HumanTask, Notification, ProcessInstance, User
 from services import signals
 from services.access import addressable_with_role
-from services.context import Actor
+from services.context import Actor, office
 from services.errors import NotFound
 from services.forms import get_form
 from services.problems import N_, problem
@@ -59,7 +58,7 @@ def _local(stamp: str | None) -> str:
     if not stamp:
         return ""
     moment = datetime.fromisoformat(stamp.rstrip("Z")).replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(ZoneInfo(office().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def notify(user_ids: set[int], kind: str, params: dict[str, Any], *, now: datetime,

@@ -128,7 +128,8 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime, answer: C
         task = _spiff_task(workflow, row)
         stored = complete_module(actor, row, instance.household, form, data, now)
         task.data.pop("return_to", None)
-        task.data.update({"decision": "approve", **form.gateway(stored, {"project_id": instance.project_id})})
+        gateway = form.gateway(stored, {"project_id": instance.project_id, "now": now})
+        task.data.update({"decision": "approve", **gateway})
         _finish(row, actor, now, "completed")
         history.record(instance.id, "completed", actor=actor, at=now, task=row)
         _run(instance, task, workflow)
@@ -178,18 +179,6 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
                      after={"step": row.bpmn_id, "to": to, "reason": reason}, at=now)
         result = answer(instance)
     return result
-
-
-def start_for_household(actor: Actor, household_id: int, *, now: datetime) -> ProcessInstance:
-    """Start the pipeline of an existing household that has none running."""
-    with transaction():
-        household = get_household(actor.user, household_id)
-        running = db.session.scalar(select(ProcessInstance.id).where(
-            ProcessInstance.household_id == household.id, ProcessInstance.status.in_(("running", "error"))))
-        if running:
-            raise Conflict(problem("case_running"))
-        instance = start_instance(actor, household, now=now)
-    return instance
 
 
 def _open_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance, dict[str, HumanTask]]:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, undefer
 
 from app.extensions import db
@@ -14,7 +14,7 @@ from services import definitions
 from services.engine import next_timer_at
 from services.errors import NotFound
 from services.problems import problem
-from services.tx import is_sqlite
+from services.tx import is_sqlite, take_write_lock
 
 # the definition and the household come in the same statement: every change needs both
 _LOCK_OPTIONS = (undefer(ProcessInstance.state), joinedload(ProcessInstance.definition, innerjoin=True),
@@ -29,7 +29,7 @@ def lock(instance_id: int) -> ProcessInstance:
     queue up behind each other instead of failing. The version column guards both.
     """
     if is_sqlite():
-        _sqlite_write_lock(instance_id)
+        take_write_lock()
         instance = db.session.get(ProcessInstance, instance_id, populate_existing=True, options=_LOCK_OPTIONS)
     else:
         instance = db.session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance},
@@ -46,17 +46,10 @@ def lock_for_step(task_id: int, *conditions: Any) -> ProcessInstance | None:
             .where(HumanTask.id == task_id, *conditions)
             .options(*_LOCK_OPTIONS).execution_options(populate_existing=True))
     if is_sqlite():
-        _sqlite_write_lock(select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+        take_write_lock()
     else:
         stmt = stmt.with_for_update(of=ProcessInstance)
     return db.session.scalar(stmt)
-
-
-def _sqlite_write_lock(instance_id: Any) -> None:
-    """SQLite has no row locks: a no-op UPDATE of the instance (an id or a subquery giving it) takes the
-    database's write lock, so concurrent changes queue up instead of failing."""
-    table = ProcessInstance.__table__
-    db.session.execute(update(table).where(table.c.id == instance_id).values(lock_version=table.c.lock_version))
 
 
 def open_steps(instance_id: int) -> dict[str, HumanTask]:
@@ -69,8 +62,7 @@ def open_steps(instance_id: int) -> dict[str, HumanTask]:
 
 def load(instance: ProcessInstance) -> BpmnWorkflow:
     """The instance's workflow, restored with the safe script engine attached."""
-    definitions.parsed(instance.definition)  # make sure its spec is in the cache
-    return definitions.get_engine().loads(instance.state)
+    return definitions.get_engine().loads(instance.state, definitions.parsed(instance.definition))
 
 
 def save(instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:

@@ -83,11 +83,6 @@ def _touch(token: ApiToken, now: datetime) -> None:
         db.session.rollback()
 
 
-def user_for_token(raw: str, now: datetime) -> User:
-    """The user a bearer token belongs to; Unauthorized when unknown, expired or revoked."""
-    return token_for(raw, now).user
-
-
 def status(token: ApiToken, now: datetime) -> str:
     """active, revoked or expired."""
     if token.revoked_at is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -64,10 +64,17 @@ def is_sqlite() -> bool:
     return db.session.get_bind().dialect.name == "sqlite"
 
 
-def take_write_lock() -> None:
-    """On SQLite, take the database's write lock now, so concurrent workers queue instead of racing.
+# a write that changes nothing: SQLite has no row locks, and any UPDATE takes the database's write lock
+_WRITE_LOCK = text("UPDATE roles SET code = code WHERE 1 = 0")
 
-    PostgreSQL needs nothing here: its workers claim rows with FOR UPDATE SKIP LOCKED.
+
+def take_write_lock(connection: Connection | None = None) -> None:
+    """On SQLite, take the database's write lock now (on the session's connection, or the one given), so
+    concurrent changes queue up behind each other instead of racing or failing.
+
+    PostgreSQL needs nothing here: it locks rows (FOR UPDATE, advisory locks).
     """
-    if is_sqlite():
-        db.session.execute(text("UPDATE roles SET code = code WHERE 1 = 0"))
+    if connection is None and is_sqlite():
+        connection = db.session.connection()
+    if connection is not None and connection.dialect.name == "sqlite":
+        connection.execute(_WRITE_LOCK)

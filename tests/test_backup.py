@@ -69,7 +69,7 @@ def _invoke(app: Flask, *args: str):
 @pytest.fixture()
 def seeded(ctx: Flask) -> Flask:
     """The demo data (a few households) and one uploaded photo on a household whose survey is open."""
-    demo.seed(password=ctx.config["DEMO_PASSWORD"], households=4)
+    demo.seed(password=ctx.config["DEMO_PASSWORD"], upload_dir=ctx.config["UPLOAD_DIR"], households=4)
     surveyor = db.session.scalar(select(User).where(User.username == "surveyor"))
     household = next(h for h in db.session.scalars(select(Household).order_by(Household.id))
                      if _survey_open(h))

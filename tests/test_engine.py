@@ -11,7 +11,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from services import definitions
-from services.engine import Engine, EngineError, compact, ready_user_tasks
+from services.engine import Engine, EngineError, compact, ready_user_tasks, sha256_of
 from services.expressions import ExpressionError
 from services.forms import get_form
 
@@ -262,3 +262,36 @@ def test_every_return_target_of_every_step_is_routed_and_the_case_comes_back(eng
     assert r.ready() == [target]
     drive_until(r, reviewer)  # after rework the case flows forward through every later step again
     assert reviewer in r.ready()
+
+
+TIMER = (Path(__file__).parent / "data" / "timer.bpmn").read_bytes()
+# a collaboration's other pool before the executable process: documentation only, no start event
+WITH_A_POOL_FIRST = TIMER.replace(b'  <bpmn:process id="timed_review"',
+                                  b'  <bpmn:process id="household_side" isExecutable="false">'
+                                  b'<bpmn:task id="household_signs" /></bpmn:process>\n'
+                                  b'  <bpmn:process id="timed_review"', 1)
+
+
+def test_the_engine_and_validation_build_the_same_executable_process(engine):
+    from services.processes import validation
+
+    assert WITH_A_POOL_FIRST != TIMER
+    assert engine.parse(WITH_A_POOL_FIRST).process_id == "timed_review"
+    assert validation.spiff_problem(WITH_A_POOL_FIRST) is None
+
+
+def test_the_spec_cache_keeps_the_most_recently_used_and_loads_what_it_dropped():
+    small = Engine(cache_size=2)
+    first = small.parse(TIMER)
+    state = small.dumps(small.new_workflow(first))
+    small.parse(TIMER + b"\n")
+    small.parse(TIMER)  # used again: the newest
+    small.parse(TIMER + b"\n\n")
+    assert small.is_cached(first.sha256) and not small.is_cached(sha256_of(TIMER + b"\n"))
+    small.parse(TIMER + b"\n\n\n")
+    small.parse(TIMER + b"\n\n\n\n")
+    assert not small.is_cached(first.sha256)
+    with pytest.raises(EngineError):
+        small.loads(state)
+    restored = small.loads(state, small.parse(TIMER))  # as the store loads: with its definition's spec
+    assert sorted(t.task_spec.bpmn_id for t in ready_user_tasks(restored)) == ["review"]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, PolicyVersion
+from app.models import AuditLog, PolicyVersion, utcnow
 from app.models.policy import ImmutablePolicyVersion
 from services import policy as pipeline_policy
 from services.compensation import policy as policy_table
@@ -97,11 +97,11 @@ def test_a_version_with_bad_rules_is_not_stored(ctx) -> None:
 
 
 def test_tracking_audit_threshold_reads_the_current_table(ctx) -> None:
-    assert pipeline_policy.tracking_audit_threshold(None) == D("5000000.00")  # nothing stored: the default
+    assert pipeline_policy.tracking_audit_threshold(None, utcnow()) == D("5000000.00")  # nothing stored: the default
     _version("2026.1", date(2020, 1, 1), tracking_audit_threshold="3000000.00")
-    assert pipeline_policy.tracking_audit_threshold(7) == D("3000000.00")
+    assert pipeline_policy.tracking_audit_threshold(7, utcnow()) == D("3000000.00")
     _version("2099.1", date(2099, 1, 1), tracking_audit_threshold="1000000.00")  # not in force yet
-    assert pipeline_policy.tracking_audit_threshold(None) == D("3000000.00")
+    assert pipeline_policy.tracking_audit_threshold(None, utcnow()) == D("3000000.00")
 
 
 def test_preview_uses_the_current_or_the_named_version(ctx) -> None:

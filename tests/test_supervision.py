@@ -5,6 +5,7 @@ from datetime import timedelta
 from io import BytesIO
 
 import pytest
+from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import event, select
 
@@ -191,7 +192,7 @@ def test_reassign_and_deadline_forms(world, cases, client):
 def test_the_seed_leaves_reminders_of_every_kind(ctx):
     from services import demo
 
-    demo.seed(password=PASSWORD, households=30)
+    demo.seed(password=PASSWORD, upload_dir=current_app.config["UPLOAD_DIR"], households=30)
     kinds = set(db.session.scalars(select(Notification.kind)))
     assert {"sign", "audit", "returned", "overdue"} <= kinds
     steps = set(db.session.scalars(select(HumanTask.bpmn_id).where(HumanTask.status == "ready")))

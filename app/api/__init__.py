@@ -3,9 +3,9 @@ from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import BaseConverter
 
-bp = Blueprint("api", __name__)
+from app.models import MAX_ID
 
-MAX_ID = 2**31 - 1
+bp = Blueprint("api", __name__)
 
 
 class IdConverter(BaseConverter):

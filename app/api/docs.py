@@ -13,6 +13,7 @@ from marshmallow import Schema
 from werkzeug.routing import Rule
 
 from app.api.schemas import ErrorSchema, HealthSchema
+from app.models import MAX_ID
 
 _DESCRIPTIONS = {200: "OK", 201: "Created", 400: "Bad request", 401: "No or bad credentials",
                  403: "Not allowed for the caller's roles", 404: "Unknown or outside the caller's projects",
@@ -36,7 +37,7 @@ def doc(summary: str, *, response: type[Schema] | None = None, status: int = 200
     return decorate
 
 
-_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _DEFAULT_META = {"response": None, "status": 200, "body": None, "query": None, "errors": (), "public": False,
                  "tag": "api", "content_type": "application/json"}
 # routes outside the API blueprint that belong to the contract

@@ -12,7 +12,7 @@ from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import json_body, load, respond
 from app.api.schemas import UtcDateTime
-from app.models import utcnow
+from app.models import MAX_ID, utcnow
 from app.processes.bodies import bpmn_body, comment_of_request
 from services.problems import CodedSchema
 from services.processes import diff, migration, validation, versions
@@ -74,7 +74,7 @@ class VersionDiffSchema(CodedSchema):
 
 
 class MigrateRequest(CodedSchema):
-    instance_ids = f.List(f.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)), required=True,
+    instance_ids = f.List(f.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)), required=True,
                           validate=validate.Length(min=1, max=migration.MAX_INSTANCES))
     dry_run = f.Boolean(load_default=False, metadata={"description": "only say what would change"})
 

@@ -9,13 +9,13 @@ from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import json_body, query_args, respond
 from app.api.schemas import TaskSchema, UtcDateTime
-from app.models import utcnow
+from app.models import MAX_ID, utcnow
 from services import deadlines, reports, supervision
 from services.problems import CodedSchema
 
 
 class ProgressArgs(CodedSchema):
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class ProgressReport(CodedSchema):
@@ -26,10 +26,10 @@ class ProgressReport(CodedSchema):
 
 class StuckArgs(CodedSchema):
     days = f.Integer(load_default=3, validate=validate.Range(min=0, max=3650))
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
     step = f.String(validate=validate.Length(max=64))
-    group_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    assignee_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    group_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    assignee_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
     page = f.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -68,8 +68,9 @@ class DeadlineList(CodedSchema):
     items = f.List(f.Nested(DeadlineSchema))
 
 
+
 class DeadlineArgs(CodedSchema):
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class DeadlineUpdate(CodedSchema):

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import fields as f
 from marshmallow import validate
 
-from app.models import HOUSEHOLD_KINDS
+from app.models import HOUSEHOLD_KINDS, MAX_ID
 from services.problems import CodedSchema
 
 
@@ -162,8 +162,8 @@ class TaskPage(CodedSchema):
 
 class TaskListArgs(CodedSchema):
     role = f.String(validate=validate.Length(max=32))
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    instance_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    instance_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
     assigned = f.String(validate=validate.OneOf(("me", "unassigned")))
     overdue = f.Boolean()
     returned = f.Boolean()
@@ -223,7 +223,7 @@ class InstancePage(CodedSchema):
 
 class InstanceListArgs(CodedSchema):
     status = f.String(validate=validate.OneOf(("running", "completed", "suspended", "error", "cancelled")))
-    project_id = f.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
     stuck_days = f.Integer(validate=validate.Range(min=0, max=3650))
     page = f.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
@@ -257,7 +257,3 @@ class NotificationList(CodedSchema):
 class NotificationArgs(CodedSchema):
     unread = f.Boolean()
     limit = f.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-
-
-class OkSchema(CodedSchema):
-    ok = f.Boolean()

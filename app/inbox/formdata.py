@@ -26,7 +26,7 @@ def _is_records(prop: dict[str, Any]) -> bool:
 
 
 def _is_part(prop: dict[str, Any]) -> bool:
-    return prop.get("type") == "object" and bool(prop.get("properties"))
+    return prop.get("type") in ("object", ["object", "null"]) and bool(prop.get("properties"))
 
 
 def _object(schema: dict[str, Any], form: MultiDict, prefix: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -48,9 +48,8 @@ def _render_task(task_id: int, *, values: dict | None = None, errors: dict | Non
     row = tasks.get_task(current_user, task_id)
     form = get_form(row.form_key)
     case = households.case_file(page_actor(), row.household_id)
-    g.ref_labels = tasks.ref_labels(row)
     return render_template(
-        "inbox/task.html", row=row, case=case, form=form,
+        "inbox/task.html", row=row, case=case, form=form, ref_labels=tasks.ref_labels(row),
         schema=json_schema(form) if form else None,
         values=values if values is not None else tasks.form_values(row),
         errors=errors or {}, return_errors=return_errors or {}, return_values=return_values or {},

@@ -24,7 +24,7 @@ from app.models.identity import (
 from app.models.notification import Notification
 from app.models.policy import PolicyVersion
 from app.models.supervision import CompletionDay, StepDeadline
-from app.models.types import utcnow
+from app.models.types import MAX_ID, utcnow
 from app.models.workflow import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "AuditLog",
     "Household",
     "LoginFailure",
+    "MAX_ID",
     "HumanTask",
     "ModuleRecord",
     "ModuleRevision",

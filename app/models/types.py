@@ -8,6 +8,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
+# the largest row id: id columns are 32-bit integers, so a larger number names no row
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """The current time as naive UTC, the form every timestamp column stores."""

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validate
 from marshmallow import fields as f
 
+from app.models.types import MAX_ID
 from services.problems import N_, problem
 from services.problems import register as register_problems
 
@@ -100,5 +101,5 @@ def rows(nested: Any, title: Any, *, minimum: int = 0, maximum: int = 100, requi
 
 def ref(title: Any) -> f.Integer:
     """The id of a row of another module (a building, a person)."""
-    return WholeNumber(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+    return WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_ID),
                      metadata={"title": title, "x-widget": "ref"})

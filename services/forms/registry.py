@@ -72,8 +72,8 @@ def flatten_messages(messages: Any) -> dict[str, list[str]]:
                 for sub, problems in flatten_messages(value).items():
                     out[f"{key}.{sub}"] = problems
             else:
-                out[str(key)] = [v if isinstance(v, str) else str(v)
-                                 for v in (value if isinstance(value, list) else [value])]
+                listed = value if isinstance(value, list) else [value]
+                out[str(key)] = [v if isinstance(v, str) else str(v) for v in listed]
         return out
     return {"data": [messages if isinstance(messages, str) else str(messages)]}
 
@@ -111,15 +111,30 @@ def _plain(value: Any) -> Any:
 
 
 def json_schema(form: StepForm) -> dict[str, Any]:
-    """The form as JSON Schema (titles in the current locale), for clients and the page renderer."""
-    schema = form.schema()
-    result = _CONVERTER.schema2jsonschema(schema)
-    for name, prop in result.get("properties", {}).items():
-        declared = schema.fields[name]
-        if isinstance(declared, mf.Decimal):
-            prop.update({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{1,2})?$"})
-            for bound in ("minimum", "maximum"):
-                if bound in prop:
-                    prop[f"x-{bound}"] = prop.pop(bound)
+    """The form as JSON Schema 2020-12 (titles in the current locale), for clients and the page renderer."""
+    schema = schema_instance(form.schema)
+    result = _with_json_types(schema, _CONVERTER.schema2jsonschema(schema))
     result["title"] = form.title
     return _plain(result)
+
+
+def _with_json_types(schema: Schema, result: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3.0's field descriptions made JSON Schema 2020-12 at every level of nesting: money as decimal
+    strings (their bounds as x-minimum/x-maximum), null allowed by the type instead of `nullable`."""
+    for name, prop in result.get("properties", {}).items():
+        _with_json_type(schema.fields[name], prop)
+    return result
+
+
+def _with_json_type(declared: mf.Field, prop: dict[str, Any]) -> None:
+    if isinstance(declared, mf.Decimal):
+        prop.update({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{1,2})?$"})
+        for bound in ("minimum", "maximum"):
+            if bound in prop:
+                prop[f"x-{bound}"] = prop.pop(bound)
+    elif isinstance(declared, mf.Nested):
+        _with_json_types(declared.schema, prop)
+    elif isinstance(declared, mf.List) and "items" in prop:
+        _with_json_type(declared.inner, prop["items"])
+    if prop.pop("nullable", False) and "type" in prop:
+        prop["type"] = [prop["type"], "null"]

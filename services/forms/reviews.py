@@ -1,8 +1,11 @@
 """The reviewing steps: audits with red lines, the collective decision, the signatures, archiving."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields as f
+from marshmallow import pre_load
 
 from services.forms.fields import choice, money, rows, text
 from services.problems import CodedSchema
@@ -41,6 +44,17 @@ class ChecklistRow(CodedSchema):
     code = f.String(required=True, metadata={"title": _l("Document"), "x-widget": "ref"})
     present = f.Boolean(load_default=False, metadata={"title": _l("In the file")})
     note = text(_l("Note"), required=False, max_len=200)
+    # what the dossier says of the item: handed out with the row, ignored when it comes back
+    required = f.Boolean(dump_only=True, metadata={"description": "the household's kind needs it",
+                                                         "x-widget": "hidden"})
+    has_file = f.Boolean(dump_only=True, metadata={"description": "a scan of it is attached",
+                                                         "x-widget": "hidden"})
+
+    @pre_load
+    def _ignore_read_only(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if k not in self.fields or not self.fields[k].dump_only}
 
 
 class ArchiveForm(CodedSchema):

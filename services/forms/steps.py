@@ -25,7 +25,7 @@ def agreement_gateway_data(stored: dict[str, Any], context: dict[str, Any]) -> d
     """Large agreements go through tracking audit before payment; the agreement's total decides."""
     total = stored.get("total")
     amount = abs(Decimal(str(total))) if total is not None else Decimal("0")
-    threshold = policy.tracking_audit_threshold(context.get("project_id"))
+    threshold = policy.tracking_audit_threshold(context.get("project_id"), context["now"])
     return {"amount_band": "large" if amount >= threshold else "normal"}
 
 

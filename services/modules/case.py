@@ -74,8 +74,8 @@ def project_survey(case: Case, doc: dict[str, Any]) -> dict[str, Any]:
     """Write the survey's people, buildings, items and business details to their tables; ids go back in."""
     hid = case.household.id
     doc = dict(doc)
-    doc["persons"] = _upsert(Person, hid, doc.get("persons") or [], _person_values)
-    doc["buildings"] = _upsert(Building, hid, doc.get("buildings") or [], _building_values)
+    doc["persons"] = _upsert(Person, hid, doc.get("persons") or [], _person_values, PERSON_NEEDS)
+    doc["buildings"] = _upsert(Building, hid, doc.get("buildings") or [], _building_values, BUILDING_NEEDS)
     db.session.execute(delete(AncillaryItem).where(AncillaryItem.household_id == hid))
     for item in doc.get("ancillary") or []:
         db.session.add(AncillaryItem(household_id=hid, code=item["code"], count=int(item["count"])))
@@ -102,6 +102,11 @@ def project_survey(case: Case, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+# what a row needs before it becomes a person or a building (a draft's unfinished rows stay in the document only)
+PERSON_NEEDS = ("name", "id_number", "relation")
+BUILDING_NEEDS = ("label", "measured_area", "structure", "use", "legal_status")
+
+
 def _person_values(row: dict[str, Any]) -> dict[str, Any]:
     number = row["id_number"]
     return {"name": row["name"], "id_number": number, "relation": row["relation"],
@@ -114,12 +119,19 @@ def _building_values(row: dict[str, Any]) -> dict[str, Any]:
                                     "use", "legal_status")}
 
 
-def _upsert(model: Any, household_id: int, rows: list[dict[str, Any]], values: Any) -> list[dict[str, Any]]:
-    """Update rows by id, add new ones, delete the missing; return the rows with their ids."""
+def _upsert(model: Any, household_id: int, rows: list[dict[str, Any]], values: Any,
+            needs: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Update rows by id, add new ones, delete the missing; return the rows with their ids. An unfinished row
+    (a draft's) leaves its table row as it was."""
     existing = {r.id: r for r in db.session.scalars(select(model).where(model.household_id == household_id))}
     kept, out = set(), []
     for position, row in enumerate(rows):
         target = existing.get(row.get("id")) if row.get("id") else None
+        if any(row.get(name) in (None, "") for name in needs):
+            if target is not None:
+                kept.add(target.id)
+            out.append(row)
+            continue
         if target is None:
             target = model(household_id=household_id)
             db.session.add(target)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from app.extensions import db
-from app.models import Household, HumanTask, ProcessDefinition, ProcessInstance, Project
+from app.models import MAX_ID, Household, HumanTask, ProcessDefinition, ProcessInstance, Project
 from services import audit, definitions, history, runtime, store
 from services.access import can_see_project, require_role, restrict_to_projects
 from services.context import Actor
@@ -82,7 +82,7 @@ def instance_ids(value: Any) -> list[int]:
     if len(value) > MAX_INSTANCES:
         raise InvalidInput(problem("migrate_too_many"),
                            {"instance_ids": [problem("migrate_at_most", max=MAX_INSTANCES)]})
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 2**31 - 1 for v in value):
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_ID for v in value):
         raise InvalidInput(problem("migrate_ids"), {"instance_ids": [problem("migrate_id_numbers")]})
     return list(dict.fromkeys(value))
 

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from services import durations, expressions
 from services import problems as coded
-from services.engine import MAX_XML_BYTES, EngineError, parse_xml
+from services.engine import MAX_XML_BYTES, PARSE_FAILURES, EngineError, get_engine, parse_xml
 from services.forms import get_form
 from services.problems import N_
 from services.problems import register as register_problems
@@ -73,9 +69,6 @@ MAX_PROBLEMS = 200
 XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 _NAMESPACES = {"bpmn": model.BPMN_NS, "spiffworkflow": model.SPIFF_NS}
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_PARSE_FAILURES = (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError, KeyError,
-                   AttributeError, TypeError, IndexError, LookupError, RecursionError, NotImplementedError,
-                   AssertionError)
 
 # (where the expression sits, how it is checked)
 _EXPRESSIONS: list[tuple[str, str]] = [
@@ -96,7 +89,6 @@ _UNSUPPORTED = {
     "serviceTask": "unsupported_service_task", "businessRuleTask": "unsupported_rule_task",
     "sendTask": "unsupported_send_task", "receiveTask": "unsupported_receive_task",
 }
-_local = threading.local()
 
 
 def problem(element_id: str | None, message: str) -> Problem:
@@ -286,32 +278,25 @@ def _check_steps(process: model.Process) -> list[Problem]:
     return problems
 
 
-def _validator() -> BpmnValidator:
-    """The BPMN schema validator of this thread (loading the schema costs more than using it)."""
-    validator = getattr(_local, "validator", None)
-    if validator is None:
-        validator = _local.validator = BpmnValidator()
-    return validator
-
-
 def spiff_problem(xml: bytes | str) -> Problem | None:
-    """Why SpiffWorkflow refuses the diagram, or None when it builds a spec from it."""
+    """Why SpiffWorkflow refuses the diagram, or None when it builds a spec from it.
+
+    The spec is built by the engine (cached: storing or deploying the diagram next parses nothing again).
+    """
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     try:
-        root = parse_xml(data)
-        parser = SpiffBpmnParser(validator=_validator())
-        parser.add_bpmn_xml(root)
-        ids = parser.get_process_ids()
-        if not ids:
-            return problem(None, coded.problem("bpmn_no_executable"))
-        parser.get_spec(ids[0])
-        parser.get_subprocess_specs(ids[0])
+        try:
+            get_engine().parse(data)
+        except EngineError as refused:
+            if refused.__cause__ is None:
+                raise
+            raise refused.__cause__ from None
     except ValidationException as exc:
         element = getattr(exc, "id", None) or _element_at_line(data, getattr(exc, "line_number", None))
         return problem(element, coded.problem("spiff_refuses", reason=_first_line(exc)))
     except EngineError as exc:
         return problem(None, coded.carried(exc))
-    except _PARSE_FAILURES as exc:
+    except PARSE_FAILURES as exc:
         return problem(None, coded.problem("spiff_unreadable", reason=f"{exc.__class__.__name__}: {_first_line(exc)}"))
     except Exception as exc:  # noqa: BLE001  (hostile bytes must never become a server error)
         log.warning("unexpected failure parsing a diagram: %r", exc)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import ProcessDefinition, ProcessInstance, User
+from app.models import MAX_ID, ProcessDefinition, ProcessInstance, User
 from services import audit, definitions
 from services.access import require_role
 from services.context import Actor
@@ -29,7 +29,6 @@ register_problems({
 
 EDITOR_ROLES = ("process_owner", "admin")
 MAX_COMMENT = 2000
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
