@@ -24,6 +24,7 @@ from services.context import Actor
 from services.roles import ROLES
 from tests import factories
 from tests.api_support import CHEAP_HASH, start_case
+from tests.case_data import PNG as CASE_PNG
 from tests.conftest import Api, _clear
 
 ANONYMOUS = "anonymous"
@@ -31,7 +32,7 @@ OUTSIDER = "outsider"  # surveyor, accountant and calc_auditor of project B only
 OUTSIDER_ROLES = frozenset({"surveyor", "accountant", "calc_auditor"})
 USERS = (ANONYMOUS, OUTSIDER, *ROLES)
 OWNER = "surveyor"  # whose notification and token the routes name
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = CASE_PNG  # a real image: uploads are opened, not only sniffed
 
 EVERYONE = None  # every signed-in user (of the object's project, where it has one)
 EDITORS = frozenset({"process_owner", "admin"})

@@ -58,7 +58,7 @@ def _finish(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], st
         stored.update(agreement_terms(case))
         stored["upstream"] = {"calculation": case.version("calculation")}
         stored.update(_number(case, stored, now))
-        if "signed_agreement" not in case.categories_with_files():
+        if not stored.get("signed_scan") and "signed_agreement" not in case.categories_with_files():
             raise InvalidInput("upload the household's signed agreement first",
                                {"signed_scan": ["upload the scan of the agreement signed by the household "
                                                 "(category signed_agreement)"]})
