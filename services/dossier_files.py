@@ -40,6 +40,11 @@ def category_label(code: str | None) -> str:
     return str(CATEGORY_LABELS.get(code or "", code or ""))
 
 
+def item_categories(code: str) -> tuple[str, ...]:
+    """The upload categories that fill a dossier item."""
+    return next((cats for item, _label, _kinds, cats in DOSSIER if item == code), ("other",))
+
+
 def _applies(kinds: tuple[str, ...], kind: str) -> bool:
     return "*" in kinds or kind in kinds
 
