@@ -302,3 +302,14 @@ def test_the_dossier_lists_what_is_missing_and_zips_in_chinese(world, client):
         assert archive.namelist() == ["01_入户调查表_现场照片_1.png", "02_身份证／户口簿_身份证扫描件_1.pdf",
                                       "03_测绘丈量表_1.xlsx"]
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "dossier.download"))
+
+
+def test_the_worker_sweeps_stale_temporary_uploads_at_start(ctx, world):
+    folder = filecheck.temp_dir(ctx.config["UPLOAD_DIR"])
+    stale = folder / f"{filecheck.TEMP_PREFIX}cut-off"
+    stale.write_bytes(b"half an upload")
+    old = time.time() - 2 * filecheck.STALE_SECONDS
+    os.utime(stale, (old, old))
+    result = ctx.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
