@@ -49,7 +49,16 @@ def _uploaders(rows: list[Attachment]) -> dict[int, str]:
 
 
 def _editable_modules(household: Household) -> list[str]:
-    return [m for m in MODULES if editable_step(current_user, household, m) is not None]
+    """The modules the user may edit now (as `editable_step` decides), from one query of the open steps."""
+    steps = db.session.scalars(select(HumanTask).where(HumanTask.household_id == household.id,
+                                                       HumanTask.status == "ready").order_by(HumanTask.id.desc()))
+    latest: dict[str, HumanTask] = {}
+    for step in steps:
+        form = FORMS.get(step.form_key or "")
+        if form is not None and form.section is None:
+            latest.setdefault(form.module, step)
+    return [m for m in MODULES if m in latest and latest[m].role in current_user.role_codes
+            and latest[m].assignee_id in (None, current_user.id)]
 
 
 @bp.app_template_global()
