@@ -37,14 +37,17 @@ def test_files_on_a_step_page_and_the_dossier(site: Site, page: Page) -> None:
     sign_in(page, "handler")
     page.goto(f"/tasks/{task_id}")
     files = page.get_by_test_id("files")
+    today = date.today()
+    page.fill("#f-move_deadline", (today + timedelta(days=60)).isoformat())  # typed, not saved yet
     page.get_by_test_id("upload-category").select_option("agreement")
     page.get_by_test_id("upload-input").set_input_files([
         {"name": "入户照片.png", "mimeType": "image/png", "buffer": png_bytes((800, 600))},
         {"name": "签字协议.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()},
     ])
     page.get_by_test_id("upload").click()
-    expect(page).to_have_url(re.compile(rf"/tasks/{task_id}#files$"))
-    expect(page.locator(".flash").first).to_contain_text("已上传 2 个文件")
+    expect(files.get_by_test_id("files-status")).to_contain_text("已上传 2 个文件")
+    # the card was redrawn in place: what was typed into the step form is still there
+    expect(page.locator("#f-move_deadline")).to_have_value((today + timedelta(days=60)).isoformat())
     photo = files.locator('[data-testid="file-item"][data-name="入户照片.png"]')
     scan = files.locator('[data-testid="file-item"][data-name="签字协议.pdf"]')
     expect(photo).to_contain_text("协议")
@@ -77,13 +80,11 @@ def test_files_on_a_step_page_and_the_dossier(site: Site, page: Page) -> None:
 
     page.once("dialog", lambda confirm: confirm.accept())
     photo.get_by_test_id("remove").click()
-    expect(page.locator(".flash").first).to_contain_text("入户照片.png 已删除")
+    expect(files.get_by_test_id("files-status")).to_contain_text("入户照片.png 已删除")
     expect(files.locator('[data-testid="file-item"][data-name="入户照片.png"]')).to_have_count(0)
 
-    today = date.today()
     page.locator("#f-signed_scan").select_option(
         label=page.locator("#f-signed_scan option", has_text="签字协议.pdf").inner_text().strip())
-    page.fill("#f-move_deadline", (today + timedelta(days=60)).isoformat())
     page.fill("#f-household_signed_on", today.isoformat())
     page.get_by_test_id("complete").click()
     expect(page.locator(".flash-success").first).to_be_visible()

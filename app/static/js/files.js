@@ -32,6 +32,43 @@
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { event.preventDefault(); }
   });
 
+  // On a step page, the files card's forms are sent in the background and the card redrawn, so that what
+  // was typed into the step form (not saved yet) stays; the file pickers get the new list of files.
+  function redraw(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var card = document.querySelector("[data-testid=files]");
+    var next = fresh.querySelector("[data-testid=files]");
+    if (!card || !next) { return; }
+    var messages = Array.prototype.map.call(fresh.querySelectorAll(".flash:not([data-testid])"),
+                                            function (flash) { return flash.textContent.trim(); });
+    card.replaceWith(next);
+    var status = next.querySelector("[data-testid=files-status]");
+    status.textContent = messages.join(" ");
+    status.hidden = !messages.length;
+    document.querySelectorAll("select[data-file-picker]").forEach(function (select) {
+      var source = fresh.getElementById(select.id);
+      if (!source) { return; }
+      var chosen = select.value;
+      select.innerHTML = source.innerHTML;
+      select.value = chosen;
+      if (select.value !== chosen) { select.value = ""; }
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.closest("[data-testid=files]") || !document.querySelector("form.stepform")) {
+      return;
+    }
+    event.preventDefault();
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (button) { button.disabled = true; });
+    fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin"})
+      .then(function (response) { return response.text(); })
+      .then(redraw)
+      .catch(function () { form.submit(); });
+  });
+
   // the names of the files chosen for upload, beside the button that chose them
   document.addEventListener("change", function (event) {
     var input = event.target;
