@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from app.extensions import db
 from app.models import utcnow
 from app.policies.cli import policy
-from services import audit, backup, definitions, demo, durations, escalation, identity, mailer
+from services import audit, backup, definitions, demo, durations, escalation, filecheck, identity, mailer
 from services import worker as worker_loop
 from services.context import Actor
 from services.errors import ServiceError
@@ -108,6 +108,7 @@ def worker_settings(config: dict) -> tuple[escalation.EscalationTimes, mailer.Sm
 def worker(once: bool, interval: float | None) -> None:
     """Fire BPMN timers, escalate deadlines and send e-mail; several may run at once."""
     times, smtp = worker_settings(current_app.config)
+    filecheck.sweep(current_app.config["UPLOAD_DIR"])  # temporary uploads left by a killed web worker
     if once:
         result = worker_loop.run_once(utcnow(), times, smtp)
         click.echo(f"timers fired: {result.timers}, notices: {result.notices}, e-mails: {result.emails}")

@@ -20,11 +20,12 @@ from app.models import Household, User, utcnow
 from services import demo, files
 from services.context import Actor
 from tests.api_support import fast_passwords  # noqa: F401
+from tests.case_data import PNG as CASE_PNG
 from tests.conftest import _postgres_database
 
 pytestmark = [pytest.mark.usefixtures("fast_passwords"),
               pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")]
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PNG = CASE_PNG  # a real image: uploads are opened, not only sniffed
 
 
 def _rows(url: str) -> dict[str, list[tuple]]:

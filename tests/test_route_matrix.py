@@ -24,6 +24,7 @@ from services.context import Actor
 from services.roles import ROLES
 from tests import factories
 from tests.api_support import CHEAP_HASH, start_case
+from tests.case_data import PNG as CASE_PNG
 from tests.conftest import Api, _clear
 
 ANONYMOUS = "anonymous"
@@ -31,7 +32,7 @@ OUTSIDER = "outsider"  # surveyor, accountant and calc_auditor of project B only
 OUTSIDER_ROLES = frozenset({"surveyor", "accountant", "calc_auditor"})
 USERS = (ANONYMOUS, OUTSIDER, *ROLES)
 OWNER = "surveyor"  # whose notification and token the routes name
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = CASE_PNG  # a real image: uploads are opened, not only sniffed
 
 EVERYONE = None  # every signed-in user (of the object's project, where it has one)
 EDITORS = frozenset({"process_owner", "admin"})
@@ -81,6 +82,14 @@ PAGE = {
     ("cases.agreement_docx", "GET"): rule(EVERYONE, 404),
     ("cases.detail", "GET"): rule(EVERYONE, 200),
     ("cases.diagram", "GET"): rule(EVERYONE, 200),
+    ("cases.dossier_zip", "GET"): rule(EVERYONE, 200),
+    ("cases.download_file", "GET"): rule(EVERYONE, 200),
+    ("cases.file_thumb", "GET"): rule(EVERYONE, 200),
+    ("cases.preview_file", "GET"): rule(EVERYONE, 200),
+    # problems of the content (no file chosen, not the uploader, not open) come back as a message on the page
+    ("cases.remove_file", "POST"): rule(EVERYONE, 302),
+    ("cases.replace_file", "POST"): rule(EVERYONE, 302),
+    ("cases.upload_files", "POST"): rule(EVERYONE, 302),
     ("cases.import_roster", "GET"): rule(CREATORS, 200),
     ("cases.import_roster", "POST"): rule(CREATORS, 422),
     ("cases.index", "GET"): rule(EVERYONE, 200, scope="global"),

@@ -29,6 +29,7 @@ from services.errors import Unauthorized
 from services.tx import transaction
 from tests import factories
 from tests.api_support import CHEAP_HASH
+from tests.case_data import PNG as CASE_PNG
 from tests.conftest import _clear
 
 MAX_EXAMPLES = 15
@@ -37,7 +38,7 @@ CONFIG = {
     "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
     "phases": {"stateful": {"enabled": False}},
 }
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = CASE_PNG  # a real image: uploads are opened, not only sniffed
 
 
 class Caller:

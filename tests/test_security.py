@@ -23,13 +23,14 @@ from services import files, identity, passwords
 from services.errors import InvalidInput
 from tests import factories
 from tests.api_support import assert_error, fast_passwords  # noqa: F401
+from tests.case_data import PNG as CASE_PNG
 from tests.test_i18n import ensure_compiled
 from tests.test_pages import Browser
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 ROOT = Path(__file__).resolve().parent.parent
 NEW_PASSWORD = "Lantern-river-42"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = CASE_PNG  # a real image: uploads are opened, not only sniffed
 
 
 class Client(Browser):

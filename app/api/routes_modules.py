@@ -122,7 +122,7 @@ def list_files(household_id: int):
 def _send(file_id: int, *, preview: bool):
     row, path = files.open_file(actor(), file_id, upload_dir=current_app.config["UPLOAD_DIR"], preview=preview,
                                 now=utcnow())
-    response = send_file(path, mimetype=row.content_type, as_attachment=not preview, download_name=row.name,
+    response = send_file(path, mimetype=row.content_type, as_attachment=not preview, download_name=files.send_name(row),
                          conditional=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = ("default-src 'none'; img-src 'self'; "

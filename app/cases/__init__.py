@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__)
 
-from app.cases import agreement, roster, routes  # noqa: E402,F401
+from app.cases import agreement, files, roster, routes  # noqa: E402,F401

@@ -44,6 +44,10 @@ def _value(prop: dict[str, Any] | None, value: Any) -> str:
         return "、".join(_value(prop.get("items") if prop else None, v) for v in value) or "—"
     if prop and "x-labels" in prop:
         return str(prop["x-labels"].get(value, value))
+    if prop and str(prop.get("x-widget") or "").startswith("file:"):
+        from app.cases.files import file_label
+
+        return file_label(value)
     return str(value)
 
 

@@ -90,6 +90,8 @@ class Attachment(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     deleted_at: Mapped[datetime | None]
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # the earlier version this file replaced (kept, marked deleted when it was replaced)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id", ondelete="SET NULL"))
 
 
 class AgreementCounter(db.Model):

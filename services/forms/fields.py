@@ -99,6 +99,12 @@ def rows(nested: Any, title: Any, *, minimum: int = 0, maximum: int = 100, requi
                   metadata={"title": title, "x-widget": "table", **metadata})
 
 
+def file_ref(title: Any, category: str) -> f.Integer:
+    """A file of this household (a picker of its files on pages; the server refuses any other household's)."""
+    return WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_ID),
+                       metadata={"title": title, "x-widget": f"file:{category}"})
+
+
 def ref(title: Any) -> f.Integer:
     """The id of a row of another module (a building, a person)."""
     return WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_ID),

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields as f
 from marshmallow import pre_load
 
-from services.forms.fields import choice, money, rows, text
+from services.forms.fields import choice, file_ref, money, rows, text
 from services.problems import CodedSchema
 
 
@@ -27,6 +27,7 @@ class DecisionForm(CodedSchema):
     meeting_date = f.Date(required=True, metadata={"title": _l("Meeting date")})
     attendees = text(_l("Attendees"), required=False, max_len=500)
     minutes = text(_l("Minutes of the meeting"), max_len=5000, widget="textarea")
+    minutes_file = file_ref(_l("Signed minutes (file)"), "minutes")
 
 
 class SignForm(CodedSchema):

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 from marshmallow import fields as f
 
-from services.forms.fields import choice, integer, money, rows, text
+from services.forms.fields import choice, file_ref, integer, money, rows, text
 from services.problems import N_, CodedSchema, problem
 from services.problems import register as register_problems
 
@@ -37,6 +37,7 @@ class CalculationForm(CodedSchema):
 class AgreementForm(CodedSchema):
     move_deadline = f.Date(required=True, metadata={"title": _l("Moving deadline")})
     household_signed_on = f.Date(required=True, metadata={"title": _l("Signed by the household on")})
+    signed_scan = file_ref(_l("Scan of the signed agreement"), "signed_agreement")
     bank_account = text(_l("Household's bank account"), required=False, max_len=64)
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
 
@@ -52,8 +53,7 @@ class PaymentRow(CodedSchema):
     amount = money(_l("Amount (yuan)"), minimum="0.01")
     paid_on = f.Date(required=True, metadata={"title": _l("Paid on")})
     voucher_no = text(_l("Voucher number"), max_len=64)
-    attachment_id = f.Integer(load_default=None, allow_none=True,
-                              metadata={"title": _l("Voucher file"), "x-widget": "file:voucher"})
+    attachment_id = file_ref(_l("Voucher file"), "voucher")
 
 
 class PaymentForm(CodedSchema):

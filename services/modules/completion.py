@@ -89,7 +89,7 @@ def _finish(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], st
         stored.update(agreement_terms(case))
         stored["upstream"] = {"calculation": case.version("calculation")}
         stored.update(_number(case, stored, now))
-        if "signed_agreement" not in case.categories_with_files():
+        if not stored.get("signed_scan") and "signed_agreement" not in case.categories_with_files():
             raise InvalidInput(problem("signed_agreement_first"), {"signed_scan": [problem("signed_scan_missing")]})
     elif module == "payment":
         agreed = case.agreement_total()

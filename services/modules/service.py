@@ -220,6 +220,9 @@ def agreement_terms(case: Case) -> dict[str, Any]:
 def _store(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], now: datetime, step: HumanTask,
            *, final: bool) -> dict[str, Any]:
     """Validate across modules and compute what a module stores from what its role entered."""
+    from services.files import check_refs
+
+    check_refs(case.household, schema_instance(form.schema), values)
     stored = {**_preserved(case.doc(form.module), form.module), **form.dump(values)}
     if form.module == "survey":
         stored = project_survey(case, stored)
