@@ -58,7 +58,7 @@ WORDING: dict[str, str] = {
     "has_errors": N_("the form has errors"),
     "request_has_errors": N_("the request has errors"),
     "definition_not_found": N_("process definition not found"),
-    "file_missing": N_("missing"),
+    "file_missing": N_("Choose a file to upload."),
     "text_nul": N_("must be text without NUL characters"),
     "task_not_found": N_("task not found"),
     "task_not_ready": N_("this step is no longer open"),

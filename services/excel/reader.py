@@ -17,7 +17,7 @@ from services.problems import register as register_problems
 register_problems({
     "roster_send": N_("send the roster as multipart form data in the field 'file'"),
     "roster_too_large": N_("the roster may be at most %(kb)s KB"),
-    "file_empty": N_("the file is empty"),
+    "file_empty": N_("The file is empty."),
     "file_empty_short": N_("empty"),
     "xlsx_only": N_("only .xlsx workbooks are accepted"),
     "xlsx_unpacks": N_("the workbook unpacks to more than %(mb)s MB"),
