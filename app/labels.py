@@ -105,13 +105,18 @@ _PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
 ]
 
 
+# parameters of coded problems that are codes themselves, shown by their names
+PARAM_LABELS = {"modules": lambda value: "、".join(label(MODULE, m) for m in str(value).split(",") if m)}
+
+
 def coded(text: Any) -> str | None:
     """A coded problem (services.problems) in the reader's language, translated by its code; None if not coded."""
     code = getattr(text, "code", None)
     template = WORDING.get(code) if isinstance(code, str) else None
     if template is None:
         return None
-    params = getattr(text, "params", None) or {}
+    params = {key: PARAM_LABELS[key](value) if key in PARAM_LABELS else value
+              for key, value in (getattr(text, "params", None) or {}).items()}
     translated = gettext(template)
     try:
         return translated % params if params else translated

@@ -17,8 +17,14 @@ from services.modules import compute, dossier
 from services.modules.case import Case, load
 from services.modules.service import _inputs, _load, _store, agreement_terms
 from services.modules.store import write
+from services.problems import N_, problem, register
 
 TEMPLATE_VERSION = "2026.1"
+register({
+    "checks_failed_override": N_("%(n)s red-line checks failed: approve only with a written reason."),
+    "signed_scan_missing": N_("Print the draft agreement, have the household sign it, upload the signed scan "
+                              "(category: signed agreement), then complete this step."),
+})
 
 
 def complete_module(actor: Actor, row: HumanTask, household: Household, form: StepForm, data: Any,
@@ -53,15 +59,14 @@ def _finish(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], st
         failed = [c.message for c in checks if not c.ok]
         if failed and not values.get("override_reason"):
             raise InvalidInput("checks failed: approve only with a written reason",
-                               {"override_reason": [f"failed: {m}" for m in failed]})
+                               {"override_reason": [problem("checks_failed_override", n=len(failed)), *failed]})
     elif module == "agreement":
         stored.update(agreement_terms(case))
         stored["upstream"] = {"calculation": case.version("calculation")}
         stored.update(_number(case, stored, now))
         if "signed_agreement" not in case.categories_with_files():
             raise InvalidInput("upload the household's signed agreement first",
-                               {"signed_scan": ["upload the scan of the agreement signed by the household "
-                                                "(category signed_agreement)"]})
+                               {"signed_scan": [problem("signed_scan_missing")]})
     elif module == "payment":
         agreed = case.agreement_total()
         paid = sum((Decimal(str(p["amount"])) for p in stored.get("payments") or []), Decimal("0"))
