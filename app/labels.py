@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from services.problems import WORDING
+from services.problems import WORDING, Problem
 
 STATUS = {"running": _l("Running"), "completed": _l("Closed"), "suspended": _l("Suspended"),
           "error": _l("Error"), "cancelled": _l("Cancelled")}
@@ -122,6 +122,14 @@ def coded(text: Any) -> str | None:
         return translated % params if params else translated
     except (KeyError, TypeError, ValueError):
         return translated
+
+
+def check_text(check: dict[str, Any]) -> str:
+    """A stored red-line check ({code, ok, message, problem, params}) as a sentence in the reader's language."""
+    code = check.get("problem")
+    if isinstance(code, str) and code in WORDING:
+        return problem(Problem(code, **(check.get("params") or {})))
+    return str(check.get("message") or "")
 
 
 def problem(text: Any) -> str:

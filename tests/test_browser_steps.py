@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from tests import case_data, factories
 
 pytest.register_assert_rewrite("tests.browser_support")
-from tests.browser_support import Site, complete_step, open_task, sign_in  # noqa: E402
+from tests.browser_support import Site, complete_step, open_task, sign_in, sign_out  # noqa: E402
 
 pytest_plugins = ("tests.browser_support",)
 pytestmark = pytest.mark.browser
@@ -73,6 +73,7 @@ def test_the_rights_page_warns_while_typing_and_the_audit_page_shows_the_checks(
     factories.complete_open_step(world, open_task(instance.id, "rights"), data)
     complete_step(world, instance.id, "calculation")
     audit = open_task(instance.id, "calc_audit")
+    sign_out(page)
     sign_in(page, "calc_auditor")
     page.goto(f"/tasks/{audit.id}")
     checks = page.get_by_test_id("red-line-checks")
@@ -95,3 +96,30 @@ def test_the_agreement_step_offers_the_draft_to_print_before_the_scan(site: Site
     expect(page.get_by_test_id("draft-mark")).to_be_visible()
     expect(page.get_by_test_id("agreement-draft-note")).to_contain_text("协议草稿")
     page.screenshot(path=f"{SHOTS}agreement-draft.png", full_page=True)
+
+
+def test_a_step_run_again_after_a_return_shows_why_and_what_changed_upstream(site: Site, page: Page) -> None:
+    from app.models import utcnow
+    from services import modules, runtime
+
+    world = site.world
+    household, instance = factories.new_household(world, code="B-4")
+    for step in ("survey", "appraisal", "rights", "calculation"):
+        complete_step(world, instance.id, step)
+    runtime.return_task(world.actor("calc_auditor"), open_task(instance.id, "calc_audit").id, "survey",
+                        "主房实测面积有误，请重新丈量", now=utcnow())
+    data = case_data.survey()
+    stored = modules.get_record(household.id, "survey").data
+    for part in ("buildings", "persons"):
+        for row, old in zip(data[part], stored[part], strict=True):
+            row["id"] = old["id"]
+    data["buildings"][0]["measured_area"] = "150.00"
+    runtime.complete_task(world.actor("surveyor"), open_task(instance.id, "survey").id, data, now=utcnow())
+    sign_in(page, "appraiser")
+    page.goto(f"/tasks/{open_task(instance.id, 'appraisal').id}")
+    expect(page.get_by_test_id("return-banner")).to_contain_text("主房实测面积有误")
+    expect(page.get_by_test_id("change-table")).to_contain_text("168.50")
+    page.screenshot(path=f"{SHOTS}appraisal-changes.png", full_page=True)
+    page.get_by_test_id("sync").click()
+    expect(page.locator(".flash-success")).to_contain_text("已从前序环节同步")
+    expect(page.get_by_test_id("upstream-changes")).to_have_count(0)

@@ -77,33 +77,33 @@ def task_status_open(task_id: int) -> bool:
     return task_status(task_id) == "ready"
 
 
-def test_a_refused_completion_keeps_what_was_typed_and_saves_it_as_a_draft(pages: Browser, world) -> None:
-    household_id, instance_id = case_at(world, "D-2")
+def refused_survey(pages: Browser, world, code: str, typed: dict[str, str]) -> tuple[int, str]:
+    """Complete a new household's survey from its page with some fields typed: refused (422); its step and page."""
+    _, instance_id = case_at(world, code)
     task = open_task(instance_id, "survey")
     pages.as_user("surveyor")
-    body = text_of(pages.get(f"/tasks/{task.id}"))
-    data = {**form_of(body), "head_name": "赵长青", "buildings.0.label": "主房", "buildings.0.measured_area": "128.50"}
-    refused = pages.post(f"/tasks/{task.id}/complete", data=data)
+    refused = pages.post(f"/tasks/{task.id}/complete", data={**form_of(text_of(pages.get(f"/tasks/{task.id}"))),
+                                                              **typed})
     assert refused.status_code == 422
-    page = text_of(refused)
+    return task.id, text_of(refused)
+
+
+def test_a_refused_completion_keeps_what_was_typed_and_saves_it_as_a_draft(pages: Browser, world) -> None:
+    task_id, page = refused_survey(pages, world, "D-2", {"head_name": "赵长青", "buildings.0.label": "主房",
+                                                        "buildings.0.measured_area": "128.50"})
     assert 'data-testid="form-errors"' in page and 'value="赵长青"' in page and 'value="128.50"' in page
     assert "已将您填写的内容保存为草稿" in page
     assert 'class="error"' in page  # a problem next to its field
-    reopened = text_of(pages.get(f"/tasks/{task.id}"))
+    reopened = text_of(pages.get(f"/tasks/{task_id}"))
     assert 'value="赵长青"' in reopened and 'value="128.50"' in reopened
 
 
 def test_a_refused_completion_with_invalid_values_keeps_them_on_the_page(pages: Browser, world) -> None:
-    household_id, instance_id = case_at(world, "D-3")
-    task = open_task(instance_id, "survey")
-    pages.as_user("surveyor")
-    body = text_of(pages.get(f"/tasks/{task.id}"))
-    data = {**form_of(body), "head_name": "钱多多", "persons.0.id_number": "110105196503121234"}
-    refused = pages.post(f"/tasks/{task.id}/complete", data=data)
-    assert refused.status_code == 422
-    page = text_of(refused)
+    task_id, page = refused_survey(pages, world, "D-3", {"head_name": "钱多多",
+                                                        "persons.0.id_number": "110105196503121234"})
     assert 'value="钱多多"' in page and 'value="110105196503121234"' in page
     assert "尚未保存" in page and "身份证" in page
+    assert 'value="钱多多"' not in text_of(pages.get(f"/tasks/{task_id}"))  # nothing invalid was stored
 
 
 def test_a_stale_save_is_refused_with_who_changed_it_and_the_input_is_kept(pages: Browser, world) -> None:
@@ -209,7 +209,7 @@ def test_the_audit_page_shows_every_red_line_with_its_figures_before_the_decisio
     assert re.search(r'data-check="legal_area" data-ok="no">.*?未通过', checks)
     assert "核算所用的调查、评估和确权数据均为最新" in checks
     assert "须在下方填写理由方可通过" in body
-    assert checks.index("主房") < body.index('data-testid="step-form"') - body.index('data-testid="red-line-checks"')
+    assert body.index('data-testid="red-line-checks"') < body.index('data-testid="step-form"')  # before deciding
     refused = pages.post(f"/tasks/{audit.id}/complete", data={**form_of(body), "opinion": "同意"})
     assert refused.status_code == 422
     page = text_of(refused)
@@ -229,6 +229,7 @@ def test_a_check_is_coded_and_worded_by_its_outcome_in_both_languages(ctx, world
     with force_locale("zh"):
         assert labels.problem(failed.message) == "主房：认定合法面积 200.00㎡ 超过实测面积 128.50㎡"
         assert labels.problem(passed.message) == "主房：认定合法面积 100.00㎡，未超过实测面积 128.50㎡"
+        assert labels.check_text(failed.as_json()) == "主房：认定合法面积 200.00㎡ 超过实测面积 128.50㎡"
         stale = _check("current", False, modules="survey,rights")
         assert labels.problem(stale.message) == "核算后有变更：调查建档、确权确户"
 
