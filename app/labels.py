@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from services.problems import WORDING, named
+from services.problems import WORDING, Problem, name_param, named
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,14 @@ def coded(text: Any) -> str | None:
         return translated % params if params else translated
     except (KeyError, TypeError, ValueError):
         return translated
+
+
+def check_text(check: dict[str, Any]) -> str:
+    """A stored red-line check ({code, ok, message, problem, params}) as a sentence in the reader's language."""
+    code = check.get("problem")
+    if isinstance(code, str) and code in WORDING:
+        return problem(Problem(code, **(check.get("params") or {})))
+    return str(check.get("message") or "")
 
 
 def problem(text: Any) -> str:
@@ -101,3 +109,7 @@ def error_text(code: str | None, message: str | None = None) -> str:
     if message:
         log.warning("uncoded error shown by its generic text: %s %r", code, str(message)[:200])
     return str(ERROR["bad_request"])
+
+
+# parameters of coded problems that are codes themselves, shown by their names
+name_param("modules", lambda value, locale: "、".join(label(MODULE, m) for m in str(value).split(",") if m))

@@ -118,11 +118,13 @@ def test_an_audit_with_failed_checks_needs_a_written_reason(world, api):
     url = f"/api/v1/tasks/{audit['id']}/complete"
     error = assert_error(api.post(url, as_="calc_auditor", json={"data": {"opinion": "同意"}}), 422,
                          fields={"override_reason"})
-    assert any("人工调整" in m for m in error["fields"]["override_reason"]), error
+    assert any("manual adjustments outside the policy table" in m for m in error["fields"]["override_reason"]), error
     ok = api.post(url, as_="calc_auditor", json={"data": {"opinion": "同意", "override_reason": "经集体研究"}})
     assert ok.status_code == 200, ok.get_json()
     checks = module(api, task["household_id"], "calc_audit")["data"]["checks"]
     assert {c["code"]: c["ok"] for c in checks}["adjustments"] is False
+    adjustments = next(c for c in checks if c["code"] == "adjustments")
+    assert adjustments["problem"] == "check.adjustments.fail" and adjustments["params"] == {"n": 1}
 
 
 def test_the_agreement_needs_the_signed_scan_and_keeps_its_number_across_revisions(world, api):

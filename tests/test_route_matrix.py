@@ -101,6 +101,8 @@ PAGE = {
     ("inbox.task", "GET"): rule(EVERYONE, 200),
     ("inbox.claim", "POST"): rule(frozenset({"surveyor"}), 302),
     ("inbox.complete", "POST"): rule(frozenset({"surveyor"}), 422),
+    ("inbox.draft", "POST"): rule(frozenset({"surveyor"}), 409),  # posted without the version it was loaded with
+    ("inbox.sync", "POST"): rule(frozenset({"surveyor"}), 409),
     ("inbox.release", "POST"): rule(frozenset({"surveyor"}), 302),
     ("inbox.send_back", "POST"): rule(frozenset({"surveyor"}), 422),
     ("main.healthz", "GET"): rule(EVERYONE, 200, scope="global", public=True),

@@ -10,6 +10,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 _TRUE = ("on", "true", "1", "yes")
+VERSION_FIELD = "_version"  # the module's version the page was loaded with; a stale save is refused
 ROWS_MARKER = "_rows"  # posted with every record table, so an emptied table still reaches the schema
 
 

@@ -9,12 +9,13 @@ from flask_login import current_user, login_required
 
 from app import labels
 from app.inbox import bp
-from app.inbox.formdata import values_from_form
+from app.inbox.formdata import VERSION_FIELD, values_from_form
 from app.models import utcnow
 from app.web import bool_arg, int_arg, page_actor
-from services import access, history, households, runtime, tasks
-from services.errors import Conflict, InvalidInput
+from services import access, history, households, modules, runtime, tasks
+from services.errors import Conflict, Forbidden, InvalidInput
 from services.forms import get_form, json_schema
+from services.modules import steppage
 
 
 def _due_soon() -> timedelta:
@@ -44,19 +45,44 @@ def index():
 
 
 def _render_task(task_id: int, *, values: dict | None = None, errors: dict | None = None,
-                 return_errors: dict | None = None, return_values: dict | None = None, status: int = 200):
+                 return_errors: dict | None = None, return_values: dict | None = None, status: int = 200,
+                 notice: str | None = None):
     row = tasks.get_task(current_user, task_id)
     form = get_form(row.form_key)
     case = households.case_file(page_actor(), row.household_id)
+    values = values if values is not None else tasks.form_values(row)
+    events = history.for_instance(row.instance_id)
     return render_template(
         "inbox/task.html", row=row, case=case, form=form, ref_labels=tasks.ref_labels(row),
-        schema=json_schema(form) if form else None,
-        values=values if values is not None else tasks.form_values(row),
-        errors=errors or {}, return_errors=return_errors or {}, return_values=return_values or {},
+        schema=json_schema(form) if form else None, values=values, errors=errors or {},
+        return_errors=return_errors or {}, return_values=return_values or {},
         targets=tasks.return_targets(row), can_act=row.role in current_user.role_codes,
-        events=history.for_instance(row.instance_id)[-8:], now=utcnow(), due_soon=_due_soon(),
-        urgency=tasks.urgency,
+        page=steppage.step_page(row, values, events, utcnow()), notice=notice, status=status,
+        events=events[-8:], now=utcnow(), due_soon=_due_soon(), urgency=tasks.urgency,
     ), status
+
+
+def _posted_version() -> int | None:
+    """The module's version the page was loaded with (sent back with every save)."""
+    raw = request.form.get(VERSION_FIELD, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _posted(row) -> tuple[object, dict]:
+    form = get_form(row.form_key)
+    return form, values_from_form(json_schema(form), request.form) if form else {}
+
+
+def _save_draft(row, form, values: dict) -> None:
+    """Save what was typed as the module's draft, on the version the page was loaded with."""
+    version = _posted_version()
+    modules.put(page_actor(), row.household_id, form.module, values, -1 if version is None else version,
+                now=utcnow())
+
+
+def _stale(task_id: int, values: dict, exc: Conflict):
+    """A save on a version no longer current: refused, the typed input kept, and what to do."""
+    return _render_task(task_id, values=values, status=409, notice=labels.error_text(exc.code, exc.message))
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -93,17 +119,67 @@ def release(task_id: int):
 @login_required
 def complete(task_id: int):
     row = tasks.get_task(current_user, task_id)
-    form = get_form(row.form_key)
-    values = values_from_form(json_schema(form), request.form) if form else {}
+    form, values = _posted(row)
+    version = _posted_version()
     try:
+        if form and form.section is None and version is not None:
+            modules.ensure_version(page_actor(), row.household_id, form.module, version)
         instance = runtime.complete_task(page_actor(), task_id, values, now=utcnow())
     except InvalidInput as exc:
-        return _render_task(task_id, values=values, errors=exc.fields, status=422)
+        return _render_task(task_id, values=values, errors=exc.fields, status=422,
+                            notice=_keep_typed(row, form, values))
     except Conflict as exc:
+        if exc.code == "stale":
+            return _stale(task_id, values, exc)
         flash(labels.error_text(exc.code, exc.message), "error")
         return redirect(url_for("inbox.task", task_id=task_id))
     flash(_("Step completed: %(name)s.", name=row.name), "success")
     return redirect(url_for("cases.detail", household_id=instance.household_id))
+
+
+def _keep_typed(row, form, values: dict) -> str | None:
+    """After a refused completion, keep what was typed as the draft when it can be saved as one."""
+    if form is None or form.section is not None:
+        return None
+    try:
+        _save_draft(row, form, values)
+    except (InvalidInput, Conflict, Forbidden):
+        return _("What you typed is still on this page but not saved: correct the marked fields, then save "
+                 "the draft or complete the step.")
+    return _("What you typed was saved as a draft; it is there when you reopen this step.")
+
+
+@bp.post("/tasks/<int:task_id>/draft")
+@login_required
+def draft(task_id: int):
+    return _save(task_id, sync=False, refused=_("The draft was not saved: correct the marked fields and save again."),
+                 done=_("Draft saved. You can leave and continue later."))
+
+
+@bp.post("/tasks/<int:task_id>/sync")
+@login_required
+def sync(task_id: int):
+    return _save(task_id, sync=True, refused=_("Nothing was synced: correct the marked fields first."),
+                 done=_("Synced from the steps before: rows added or changed there are now here; what you entered "
+                        "is kept."))
+
+
+def _save(task_id: int, *, sync: bool, refused: str, done: str):
+    """Save what was typed as the draft (then sync the module, if asked); back to the step's page."""
+    row = tasks.get_task(current_user, task_id)
+    form, values = _posted(row)
+    if form is None or form.section is not None:
+        return redirect(url_for("inbox.task", task_id=task_id))
+    try:
+        _save_draft(row, form, values)
+        if sync:
+            modules.sync(page_actor(), row.household_id, form.module, now=utcnow())
+    except InvalidInput as exc:
+        return _render_task(task_id, values=values, errors=exc.fields, status=422, notice=refused)
+    except Conflict as exc:
+        return _stale(task_id, values, exc)
+    flash(done, "success")
+    return redirect(url_for("inbox.task", task_id=task_id))
 
 
 @bp.post("/tasks/<int:task_id>/return")

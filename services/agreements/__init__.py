@@ -26,6 +26,7 @@ class AgreementFile:
     number: str
     revision: int
     template_version: str
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class AgreementSheet:
     revision: int
     template_version: str
     blocks: list[SheetBlock]
+    draft: bool = False
 
 
 def has_agreement(household_id: int) -> bool:
@@ -44,22 +46,27 @@ def has_agreement(household_id: int) -> bool:
     return agreement_data(household_id) is not None
 
 
-def document(actor: Actor, household_id: int, *, office: str, timezone: str, now: datetime) -> AgreementFile:
-    """The .docx of a household of the actor's projects; the download is audited. NotFound without an agreement."""
+def document(actor: Actor, household_id: int, *, office: str, timezone: str, now: datetime,
+             draft: bool = False) -> AgreementFile:
+    """The .docx of a household of the actor's projects (with draft, its draft before it is numbered, marked as
+    such); the download is audited. NotFound without one."""
     household = get_household(actor.user, household_id)
-    context = build(household.id, office=office, timezone=timezone)
+    context = build(household.id, office=office, timezone=timezone, draft=draft)
     content = render_context(context)
     with transaction():
         audit.record(actor, "agreement.download", "agreement", context["number"], household_id=household.id,
                      after={"number": context["number"], "revision": context["revision"],
-                            "template_version": context["template_version"]}, at=now)
-    return AgreementFile(filename(context["number"]), content, context["number"], context["revision"],
-                         context["template_version"])
+                            "template_version": context["template_version"],
+                            **({"draft": True} if context["draft"] else {})}, at=now)
+    name = filename(f"协议草稿_{household.code}") if context["draft"] else filename(context["number"])
+    return AgreementFile(name, content, context["number"], context["revision"], context["template_version"],
+                         context["draft"])
 
 
-def page(actor: Actor, household_id: int, *, office: str, timezone: str) -> AgreementSheet:
-    """The printable agreement of a household of the actor's projects; NotFound without an agreement."""
+def page(actor: Actor, household_id: int, *, office: str, timezone: str, draft: bool = False) -> AgreementSheet:
+    """The printable agreement of a household of the actor's projects (with draft, its draft before it is
+    numbered); NotFound without one."""
     household = get_household(actor.user, household_id)
-    context = build(household.id, office=office, timezone=timezone)
+    context = build(household.id, office=office, timezone=timezone, draft=draft)
     return AgreementSheet(household, context["number"], context["revision"], context["template_version"],
-                          sheet(context))
+                          sheet(context), context["draft"])

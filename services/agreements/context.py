@@ -45,6 +45,28 @@ def agreement_data(household_id: int) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("number") else None
 
 
+DRAFT_NUMBER = "草稿（办结后编号）"
+
+
+def draft_data(household: Household) -> dict[str, Any] | None:
+    """The agreement as drafted so far, before its number: the handler's entries and the calculation's figures.
+
+    None before the drafting step (no agreement step open or recorded) or while there is no calculation.
+    """
+    from services.modules.case import load, open_step
+    from services.modules.service import agreement_terms
+
+    record = get_record(household.id, MODULE)
+    if record is None and open_step(household.id, MODULE) is None:
+        return None
+    case = load(household)
+    if not case.doc("calculation").get("items"):
+        return None
+    data = {**(record.data if record is not None and isinstance(record.data, dict) else {}),
+            **agreement_terms(case)}
+    return {**data, "number": DRAFT_NUMBER, "draft": True}
+
+
 def clean(value: Any) -> Any:
     """Strings (also nested in lists and dicts) without characters a document cannot carry; \\r\\n becomes \\n."""
     if isinstance(value, str):
@@ -149,10 +171,14 @@ def _settlement(total: Decimal, swap: bool) -> dict[str, Any]:
             "payable_kind": "差价款" if swap else "补偿款"}
 
 
-def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
-    """The context of the household's current agreement; NotFound while there is none."""
+def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "Asia/Shanghai",
+          draft: bool = False) -> dict[str, Any]:
+    """The context of the household's current agreement (its draft, when asked and not numbered yet);
+    NotFound while there is none."""
     household = db.session.get(Household, household_id)
     data = agreement_data(household_id) if household is not None else None
+    if data is None and draft and household is not None:
+        data = draft_data(household)
     if household is None or data is None:
         raise NotFound(problem("agreement_none"))
     try:
@@ -183,6 +209,7 @@ def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "A
         "household_signed_on": chinese_date(data.get("household_signed_on")),
         "bank_account": data.get("bank_account") or "", "notes": data.get("notes") or "",
         "signatures": _signatures(data, timezone), "blank": BLANK, "blank_date": BLANK_DATE,
+        "draft": bool(data.get("draft")),
         **_settlement(total, swap),
     }
     return clean(context)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
+from docx.shared import RGBColor
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined
 
@@ -73,9 +74,24 @@ def render_context(context: dict[str, Any]) -> bytes:
     layout = layout_of(context)
     document = DocxTemplate(BytesIO(template_bytes(layout.version)))
     document.render(context, jinja_env=_environment(escape_xml=True), autoescape=True)
+    if context.get("draft"):
+        _mark_draft(document.docx)
     out = BytesIO()
     document.save(out)
     return _normalised(out.getvalue())
+
+
+DRAFT_MARK = "草　稿　（未生效：须经被征收户签字、上传签字扫描件并办结后编号生效）"
+
+
+def _mark_draft(document: Any) -> None:
+    """A draft's .docx says so at its top, in red, and in its title."""
+    first = document.paragraphs[0] if document.paragraphs else document.add_paragraph()
+    mark = first.insert_paragraph_before()
+    run = mark.add_run(DRAFT_MARK)
+    run.bold = True
+    run.font.color.rgb = RGBColor(0xC6, 0x28, 0x28)
+    document.core_properties.title = f"{DRAFT_MARK[:3]} {document.core_properties.title or ''}".strip()
 
 
 def render(household_id: int, *, office: str = agreement_context.DEFAULT_OFFICE,

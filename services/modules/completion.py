@@ -42,7 +42,6 @@ register_problems({
     "checks_failed": N_("checks failed: approve only with a written reason"),
     "check_failed": N_("failed: %(check)s"),
     "signed_agreement_first": N_("upload the household's signed agreement first"),
-    "signed_scan_missing": N_("upload the scan of the agreement signed by the household (category signed_agreement)"),
     "payments_mismatch": N_("payments must add up to the agreement"),
     "paid_of_agreed": N_("paid %(paid)s of the agreed %(agreed)s"),
     "dossier_incomplete": N_("the dossier is not complete"),
@@ -50,6 +49,11 @@ register_problems({
 })
 
 TEMPLATE_VERSION = "2026.1"
+register_problems({
+    "checks_failed_override": N_("%(n)s red-line checks failed: approve only with a written reason."),
+    "signed_scan_missing": N_("Print the draft agreement, have the household sign it, upload the signed scan "
+                              "(category: signed agreement), then complete this step."),
+})
 
 
 def complete_module(actor: Actor, row: HumanTask, household: Household, form: StepForm, data: Any,
@@ -84,7 +88,7 @@ def _finish(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], st
         failed = [c.message for c in checks if not c.ok]
         if failed and not values.get("override_reason"):
             raise InvalidInput(problem("checks_failed"),
-                               {"override_reason": [problem("check_failed", check=m) for m in failed]})
+                               {"override_reason": [problem("checks_failed_override", n=len(failed)), *failed]})
     elif module == "agreement":
         stored.update(agreement_terms(case))
         stored["upstream"] = {"calculation": case.version("calculation")}

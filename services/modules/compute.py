@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 
 from services.compensation import policy as policies
 from services.compensation.calculator import calculate, money
@@ -16,10 +16,9 @@ from services.compensation.inputs import Person as CalcPerson
 from services.compensation.rules import fmt2
 from services.errors import InvalidInput
 from services.modules.case import Case
-from services.problems import N_, problem
-from services.problems import register as register_problems
+from services.problems import N_, Problem, problem, register
 
-register_problems({
+register({
     "no_unit_price": N_("no unit price for building '%(building)s'"),
     "no_legal_area": N_("no confirmed legal area for building '%(building)s'"),
     "no_building": N_("the survey records no building"),
@@ -92,16 +91,43 @@ def calculation_result(case: Case, values: dict[str, Any], now: datetime) -> dic
             "upstream": {m: case.version(m) for m in UPSTREAM["calculation"]}}
 
 
+CHECK_WORDING = {
+    "check.legal_area.ok": N_("Building %(b)s: legal area %(legal)s㎡ within the measured area %(measured)s㎡"),
+    "check.legal_area.fail": N_("Building %(b)s: legal area %(legal)s㎡ exceeds the measured area %(measured)s㎡"),
+    "check.legal_area.missing": N_("Building %(b)s: no legal area confirmed (measured %(measured)s㎡)"),
+    "check.resettlement.person": N_("%(name)s is a resettlement person without hukou here"),
+    "check.resettlement.ok": N_("%(n)s resettlement persons, each with hukou here"),
+    "check.resettlement.fail": N_("%(n)s resettlement persons, not all with hukou here"),
+    "check.calculated.fail": N_("The calculation has not been made"),
+    "check.current.ok": N_("The calculation uses the latest survey, appraisal and rights confirmation"),
+    "check.current.fail": N_("Changed since the calculation: %(modules)s"),
+    "check.recomputed.ok": N_("Recomputed with policy %(v)s: %(fresh)s, the same as the stored %(stored)s"),
+    "check.recomputed.fail": N_("Recomputed with policy %(v)s: %(fresh)s, not the stored %(stored)s"),
+    "check.recomputed.impossible": N_("The calculation cannot be recomputed: a module before it is incomplete"),
+    "check.bounds.ok": N_("Total %(total)s within the policy's limit %(limit)s"),
+    "check.bounds.fail": N_("Total %(total)s exceeds the policy's limit %(limit)s"),
+    "check.adjustments.fail": N_("%(n)s manual adjustments outside the policy table"),
+    "check.tracking_audit.ok": N_("Above %(t)s: the payment will go through tracking audit"),
+}
+register(CHECK_WORDING)
+
+
 @dataclass(frozen=True)
 class Check:
-    """One red-line check of a calculation: passed or not, and why."""
+    """One red-line check of a calculation: its code, passed or not, and why (a coded problem with the figures)."""
 
     code: str
     ok: bool
-    message: str
+    message: Problem
 
     def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, "ok": self.ok, "message": self.message}
+        return {"code": self.code, "ok": self.ok, "message": str(self.message), "problem": self.message.code,
+                "params": self.message.params}
+
+
+def _check(code: str, ok: bool, wording: str | None = None, **params: Any) -> Check:
+    """A check worded by its outcome: check.<code>.ok or check.<code>.fail unless another wording is named."""
+    return Check(code, ok, problem(f"check.{code}.{wording or ('ok' if ok else 'fail')}", **params))
 
 
 def red_lines(case: Case, now: datetime) -> list[Check]:
@@ -112,46 +138,41 @@ def red_lines(case: Case, now: datetime) -> list[Check]:
     confirmed = {row["building_id"]: row for row in rights.get("buildings") or []}
     for building in case.buildings:
         row = confirmed.get(building.id)
-        legal = Decimal(str(row["legal_area"])) if row else Decimal(0)
-        ok = row is not None and legal <= building.measured_area
-        checks.append(Check("legal_area", ok, gettext(
-            "Building %(b)s: legal area %(legal)s㎡ within measured %(measured)s㎡", b=building.label,
-            legal=fmt2(legal), measured=fmt2(building.measured_area))))
+        measured = fmt2(building.measured_area)
+        if row is None or row.get("legal_area") in (None, ""):
+            checks.append(_check("legal_area", False, "missing", b=building.label, measured=measured))
+            continue
+        legal = Decimal(str(row["legal_area"]))
+        checks.append(_check("legal_area", legal <= building.measured_area, b=building.label, legal=fmt2(legal),
+                             measured=measured))
     resettled = {row["person_id"] for row in rights.get("persons") or [] if row.get("resettlement")}
     for person in case.persons:
         if person.id in resettled and not person.hukou_here:
-            checks.append(Check("resettlement", False, gettext(
-                "%(name)s is a resettlement person without hukou here", name=person.name)))
+            checks.append(_check("resettlement", False, "person", name=person.name))
     if resettled:
-        checks.append(Check("resettlement", all(p.hukou_here for p in case.persons if p.id in resettled),
-                            gettext("%(n)s resettlement persons, each with hukou here", n=len(resettled))))
+        checks.append(_check("resettlement", all(p.hukou_here for p in case.persons if p.id in resettled),
+                             n=len(resettled)))
     if not calc.get("items"):
-        return checks + [Check("calculated", False, gettext("The calculation has not been made"))]
+        return checks + [_check("calculated", False)]
     upstream = calc.get("upstream") or {}
     stale = [m for m in ("survey", "appraisal", "rights") if upstream.get(m) != case.version(m)]
-    checks.append(Check("current", not stale, gettext(
-        "The calculation uses the latest survey, appraisal and rights confirmation") if not stale else gettext(
-        "Changed since the calculation: %(modules)s", modules=", ".join(stale))))
+    checks.append(_check("current", not stale, modules=",".join(stale)) if stale else _check("current", True))
     try:
         fresh = calculation_result(case, calc, now)
-        checks.append(Check("recomputed", fresh["total"] == calc.get("total"), gettext(
-            "Recomputed with policy %(v)s: %(fresh)s (stored %(stored)s)", v=fresh["policy_version"],
-            fresh=fresh["total"], stored=calc.get("total"))))
-    except InvalidInput as exc:
-        checks.append(Check("recomputed", False, exc.message))
+        checks.append(_check("recomputed", fresh["total"] == calc.get("total"), v=fresh["policy_version"],
+                             fresh=fresh["total"], stored=calc.get("total")))
+    except InvalidInput:
+        checks.append(_check("recomputed", False, "impossible"))
     row = _policy(case, calc["policy_version"]) if calc.get("policy_version") else None
     bounds = (row.rules if row else {}).get("bounds") or {}
     total = Decimal(str(calc.get("total", "0")))
     limit = Decimal(str(bounds.get("max_total_per_household") or "0"))
     if limit:
-        checks.append(Check("bounds", total <= limit, gettext(
-            "Total %(total)s within the policy's limit %(limit)s", total=fmt2(total), limit=fmt2(limit))))
+        checks.append(_check("bounds", total <= limit, total=fmt2(total), limit=fmt2(limit)))
     adjustments = [i for i in calc.get("items") or [] if str(i.get("code", "")).startswith("adjustment.")]
     if adjustments:
-        checks.append(Check("adjustments", False, gettext(
-            "%(n)s manual adjustments outside the policy table", n=len(adjustments))))
+        checks.append(_check("adjustments", False, n=len(adjustments)))
     threshold = Decimal(str((row.rules if row else {}).get("tracking_audit_threshold") or "0"))
     if threshold and total >= threshold:
-        checks.append(Check("tracking_audit", True, gettext(
-            "Above %(t)s: the payment will go through tracking audit", t=fmt2(threshold))))
+        checks.append(_check("tracking_audit", True, t=fmt2(threshold)))
     return checks

@@ -17,23 +17,25 @@ from services.forms.registry import StepForm, flatten_messages, schema_instance
 from services.modules import compute, dossier
 from services.modules.case import Case, load, open_step, project_payments, project_survey
 from services.modules.store import MODULES, write
-from services.problems import N_, problem
-from services.problems import register as register_problems
+from services.problems import N_, problem, register
 from services.tx import transaction
 
-register_problems({
+register({
     "module_unknown": N_("unknown module"),
     "id_numbers_forbidden": N_("your roles may not see full ID numbers"),
     "module_has_errors": N_("the module has errors"),
     "module_not_open": N_("this module is not open for you: only its role, while its step is open"),
     "version_required": N_("give the version you edited"),
     "version_current": N_("the module's current version"),
-    "module_stale": N_("the module changed since you loaded it; reload and try again"),
     "calculation_missing": N_("the agreement needs an approved calculation"),
     "not_calculated": N_("not calculated"),
     "rows_mismatch": N_("the rows must match the survey"),
     "rows_use_sync": N_("one row for each of the survey's entries; use sync to refill them"),
 })
+
+register({"module_stale": N_("%(by)s saved this record after you opened it (it is now version %(version)s, you "
+                             "loaded version %(loaded)s). Nothing of yours was saved; what you typed is still on "
+                             "the page. Compare it with the case file, then save again to keep your version.")})
 
 ID_NUMBER_ROLES = ("surveyor", "rights_officer", "handler", "finance", "admin")
 COMPUTED = {"calculation": ("policy_version", "items", "total", "computed_at", "upstream"),
@@ -156,13 +158,30 @@ def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *
         household, step, case = _open_for_edit(actor, household_id, module)
         if not isinstance(version, int) or isinstance(version, bool):
             raise InvalidInput(problem("version_required"), {"version": [problem("version_current")]})
-        if version != case.version(module):
-            raise Conflict(problem("module_stale"), code="stale")
+        check_version(case, module, version)
         form = _module_form(module)
         values = _load(form, data, partial=True)
         stored = _store(actor, case, form, values, now, step, final=False)
         write(actor, household, module, stored, now=now, task_id=step.id)
     return view(actor, household_id, module)
+
+
+def check_version(case: Case, module: str, version: int) -> None:
+    """Refuse a save made on a version that is no longer the module's current one (a Conflict that says who)."""
+    current = case.version(module)
+    if version == current:
+        return
+    record = case.records.get(module)
+    from app.extensions import db
+
+    editor = db.session.get(User, record.updated_by_id) if record is not None and record.updated_by_id else None
+    raise Conflict(problem("module_stale", by=editor.display_name if editor else "?", version=current,
+                           loaded=version), code="stale")
+
+
+def ensure_version(actor: Actor, household_id: int, module: str, version: int) -> None:
+    """Refuse, before anything is written, a page's submission made on a version no longer current."""
+    check_version(load(get_household(actor.user, household_id)), module, version)
 
 
 def sync(actor: Actor, household_id: int, module: str, *, now: datetime) -> ModuleView:
@@ -225,7 +244,8 @@ def _store(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], now
     check_refs(case.household, schema_instance(form.schema), values)
     stored = {**_preserved(case.doc(form.module), form.module), **form.dump(values)}
     if form.module == "survey":
-        stored = project_survey(case, stored)
+        if final or _complete(form, stored):  # a draft's half-filled rows stay in the draft, out of the tables
+            stored = project_survey(case, stored)
     elif form.module == "appraisal" and "buildings" in values:
         _same_rows(values["buildings"], {b.id for b in case.buildings}, "building_id", "buildings")
     elif form.module == "rights":
@@ -238,6 +258,15 @@ def _store(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], now
     elif form.module == "payment":
         stored = project_payments(case, stored, actor.id, now)
     return stored
+
+
+def _complete(form: StepForm, doc: dict[str, Any]) -> bool:
+    """True when a document would pass its form in full."""
+    try:
+        _load(form, _inputs(form, doc), partial=False)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _preserved(doc: dict[str, Any], module: str) -> dict[str, Any]:
