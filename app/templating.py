@@ -11,7 +11,7 @@ from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 from app import labels
-from app.cases.display import module_rows, module_tables
+from app.cases.display import case_names, module_rows, module_tables
 from services import modules, notifications
 from services.roles import ROLES, role_label
 
@@ -73,6 +73,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(labels.error_text, "error_text")
     app.add_template_global(module_rows, "module_rows")
     app.add_template_global(module_tables, "module_tables")
+    app.add_template_global(case_names, "case_names")
     app.add_template_global(modules.MODULES, "case_modules")
 
     @app.template_global()

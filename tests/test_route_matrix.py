@@ -40,6 +40,7 @@ REPORTS = frozenset({"supervisor", "admin", "group_leader", "reviewer"})
 TRAIL = frozenset({"supervisor", "admin", "reviewer"})
 CREATORS = frozenset({"surveyor", "admin"})
 SEES_ALL = frozenset({"supervisor", "admin"})
+REVEALS = frozenset({"surveyor", "rights_officer", "handler", "finance", "admin"})  # full ID numbers, audited
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ PAGE = {
     ("cases.agreement_docx", "GET"): rule(EVERYONE, 404),
     ("cases.detail", "GET"): rule(EVERYONE, 200),
     ("cases.diagram", "GET"): rule(EVERYONE, 200),
+    ("cases.reveal", "POST"): rule(REVEALS, 200),
     ("cases.import_roster", "GET"): rule(CREATORS, 200),
     ("cases.import_roster", "POST"): rule(CREATORS, 422),
     ("cases.index", "GET"): rule(EVERYONE, 200, scope="global"),

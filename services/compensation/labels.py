@@ -43,6 +43,17 @@ def decoration(number: int, structure: str) -> Any:
               structure=STRUCTURE.get(structure, structure))
 
 
+def named_building_value(name: str, legal_status: str) -> Any:
+    """The label of a building's value item, the building named as the survey calls it (主房)."""
+    return _l("%(building)s: value (%(status)s)", building=name, status=LEGAL_STATUS.get(legal_status, legal_status))
+
+
+def named_decoration(name: str, structure: str) -> Any:
+    """The label of a building's decoration item, the building named as the survey calls it."""
+    return _l("%(building)s: decoration (%(structure)s)", building=name,
+              structure=STRUCTURE.get(structure, structure))
+
+
 def ancillary(code: str) -> Any:
     """The label of an ancillary item; unknown codes show as themselves."""
     return ANCILLARY.get(code, code)
