@@ -171,6 +171,8 @@ def test_the_ledger_and_the_audit_trail_exports_carry_no_full_number(browser, wo
 
 
 def test_the_agreement_names_the_buildings_and_the_project_once(browser, world, paid_case):
+    labels = [i["label"] for i in get_record(paid_case, "calculation").data["items"]]
+    assert labels[:4] == ["主房价值（合法）", "附房价值（历史遗留）", "主房装修补偿（砖混）", "附房装修补偿（简易）"]
     world.project.name = "北区三村集体土地征收项目"
     db.session.commit()
     browser.as_user("handler")
