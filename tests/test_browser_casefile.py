@@ -67,3 +67,32 @@ def test_the_case_file_reads_masked_and_a_rights_officer_reveals_with_a_trace(si
     assert {v.actor_name for v in views} == {"rights_officer"} and len(views) == len(numbers)
     page.get_by_role("link", name="隐藏号码").click()
     expect(page.locator("main")).not_to_contain_text(numbers[0])
+
+
+def test_a_surveyor_completes_a_survey_whose_numbers_the_page_shows_masked(site: Site, page: Page):
+    from app.models import utcnow
+    from services import modules
+    from tests import case_data
+    from tests.browser_support import open_task
+
+    world = site.world
+    household, instance = factories.new_household(world, code="BC-2")
+    survey = case_data.survey()
+    modules.put(world.actor("surveyor"), household.id, "survey", survey, 0, now=utcnow())
+    factories.before_step(world.users["surveyor"], "survey", household.id)
+    db.session.commit()
+    numbers = [p["id_number"] for p in survey["persons"]]
+    task = open_task(instance.id, "survey")
+
+    sign_in(page, "surveyor")
+    page.goto(f"/tasks/{task.id}")
+    first = page.locator('input[name="persons.0.id_number"]')
+    expect(first).to_have_value(numbers[0][:3] + "*" * 11 + numbers[0][-4:])
+    expect(page.locator('input[name="phone"]')).to_have_value("139****5678")
+    _shot(page, "survey-step")
+    assert all(n not in page.content() for n in numbers)
+    page.get_by_test_id("complete").click()
+    expect(page).to_have_url(re.compile(rf"/cases/{household.id}$"))
+    db.session.rollback()
+    stored = get_record(household.id, "survey").data
+    assert [p["id_number"] for p in stored["persons"]] == numbers and stored["phone"] == "13912345678"

@@ -137,6 +137,8 @@ def _is_records(value: Any) -> bool:
 
 
 def _title(prop: dict[str, Any] | None, key: str) -> str:
+    if key == "policy_version":  # the form's title carries an instruction to the accountant
+        return str(_EXTRA[key])
     if prop and prop.get("title"):
         return str(prop["title"])
     return str(_EXTRA.get(key, key))
