@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -61,6 +63,12 @@ class Names:
 
 
 def _labels(module: str) -> dict[str, dict[str, Any]]:
+    return _labels_in(module, str(get_locale() or ""))
+
+
+@lru_cache(maxsize=64)
+def _labels_in(module: str, locale: str) -> dict[str, dict[str, Any]]:
+    """The properties of a module's forms with their titles in a language (built once per language)."""
     props: dict[str, dict[str, Any]] = {}
     for form in FORMS.values():
         if form.module == module:
