@@ -13,8 +13,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from app import labels
-from app.cases.display import module_rows, module_tables
-from services import modules, notifications
+from app.cases.display import case_names, module_rows, module_tables
+from services import modules, notifications, personal
 from services.roles import ROLES, role_label
 
 
@@ -75,6 +75,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(labels.error_text, "error_text")
     app.add_template_global(module_rows, "module_rows")
     app.add_template_global(module_tables, "module_tables")
+    app.add_template_global(case_names, "case_names")
+    app.add_template_filter(personal.mask_personal, "masked")  # any stored dict or text, personal data masked
     app.add_template_global(modules.MODULES, "case_modules")
 
     @app.template_global()

@@ -16,6 +16,7 @@ from services import audit
 from services.access import require_role
 from services.context import Actor
 from services.excel.sheets import put
+from services.personal import mask_personal
 from services.tx import transaction
 
 SEARCH_ROLES = ("supervisor", "admin", "reviewer")
@@ -89,7 +90,8 @@ def export(actor: Actor, query: AuditQuery, now: datetime) -> bytes:
     rows = db.session.scalars(_statement(query).order_by(AuditLog.id).limit(EXPORT_LIMIT))
     for number, row in enumerate(rows, start=2):
         for column, value in enumerate((row.id, row.at, row.actor_name, row.action, row.target_type, row.target_id,
-                                        row.household_id, row.ip, _short(row.before), _short(row.after), row.hash),
+                                        row.household_id, row.ip, _short(mask_personal(row.before)),
+                                        _short(mask_personal(row.after)), row.hash),
                                        start=1):
             put(sheet, number, column, value)  # text stays text (no formulas), without illegal characters
     buffer = BytesIO()

@@ -1,7 +1,7 @@
 """Households: creating a case (which starts its pipeline), finding and showing cases."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import HOUSEHOLD_KINDS, MAX_ID, Household, HumanTask, ModuleRecord, ProcessInstance, User, WorkGroup
-from services import audit, instances, modules, runtime
+from services import audit, instances, modules, personal, runtime
 from services.access import get_household, get_project, require_role, restrict_to_projects
 from services.context import Actor
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages
+from services.modules.service import reveal_personal
 from services.problems import N_, CodedSchema, Template, problem
 from services.problems import register as register_problems
 from services.tx import transaction
@@ -145,17 +146,37 @@ class CaseFile:
     household: Household
     instance: ProcessInstance | None
     records: dict[str, ModuleRecord]
-    editors: dict[int, str]
+    editors: dict[int, str]  # usernames (the API's `updated_by`)
     current: list[HumanTask]
+    editor_names: dict[int, str] = field(default_factory=dict)  # people's names, for the pages
+    revealed: bool = False  # personal data in full (an audited view of a role that needs it)
+
+    def shown(self, module: str) -> dict[str, Any]:
+        """A module's data as the page shows it: personal data masked unless revealed."""
+        record = self.records.get(module)
+        data = record.data if record is not None and isinstance(record.data, dict) else {}
+        return data if self.revealed else personal.mask_personal(data)
+
+    @property
+    def phone(self) -> str:
+        """The household's phone as the page shows it."""
+        phone = self.household.phone or ""
+        return phone if self.revealed else personal.mask_phone(phone)
 
 
-def case_file(actor: Actor, household_id: int) -> CaseFile:
-    """A household of the actor's projects with its modules, instance and open steps."""
+def case_file(actor: Actor, household_id: int, *, reveal: bool = False, now: datetime | None = None) -> CaseFile:
+    """A household of the actor's projects with its modules, instance and open steps.
+
+    Personal data is masked; `reveal` shows it in full to a role that needs it, and audits the view.
+    """
     household = get_household(actor.user, household_id)
     records = modules.all_records(household.id)
     editor_ids = {r.updated_by_id for r in records.values() if r.updated_by_id}
-    editors = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(editor_ids))).all()) \
-        if editor_ids else {}
+    people = db.session.execute(select(User.id, User.username, User.display_name)
+                                .where(User.id.in_(editor_ids))).all() if editor_ids else []
+    if reveal:
+        reveal_personal(actor, household, records.get("survey"), now)
     instance = instance_of(household.id)
     current = instances.current_tasks(instance.id) if instance is not None else []
-    return CaseFile(household, instance, records, editors, current)
+    return CaseFile(household, instance, records, {i: u for i, u, _n in people}, current,
+                    {i: n or u for i, u, n in people}, reveal)

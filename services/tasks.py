@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User, utcnow
-from services import audit, definitions, history
+from services import audit, definitions, history, personal
 from services.access import can_see_project, project_ids
 from services.context import Actor
 from services.errors import Conflict, Forbidden, NotFound
@@ -291,7 +291,9 @@ def form_values(row: HumanTask) -> dict[str, Any]:
         from services.modules.service import refill
 
         data = refill(load(row.household), form.module, utcnow())
-    return {k: v for k, v in data.items() if k in schema_instance(form.schema).fields}
+    # shown masked; a number left as shown keeps the stored one (services.personal.keep_masked)
+    return personal.mask_personal({k: v for k, v in data.items() if k in schema_instance(form.schema).fields},
+                                  texts=False)
 
 
 ROWS_FROM_UPSTREAM = ("appraisal", "rights", "archive")

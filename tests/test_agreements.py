@@ -31,7 +31,7 @@ HEAD_ID = "110105196503121314"
 NUMBER = "P1-2026-0007"
 ITEMS = [
     {"code": "building.1", "label": "房屋价值（主房）", "basis": "4,200.00元/㎡ × 160.00㎡", "amount": "672000.00"},
-    {"code": "decoration.1", "label": "装修补偿（主房）", "basis": "300.00元/㎡ × 168.50㎡", "amount": "50550.00"},
+    {"code": "decoration.1", "label": "主房装修补偿（砖混）", "basis": "300.00元/㎡ × 168.50㎡", "amount": "50550.00"},
     {"code": "moving", "label": "搬迁费", "basis": "每户3,000.00元", "amount": "3000.00"},
     {"code": "bonus", "label": "限时签约奖励", "basis": "第一档", "amount": "509017.89"},
 ]

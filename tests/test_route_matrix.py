@@ -41,6 +41,7 @@ REPORTS = frozenset({"supervisor", "admin", "group_leader", "reviewer"})
 TRAIL = frozenset({"supervisor", "admin", "reviewer"})
 CREATORS = frozenset({"surveyor", "admin"})
 SEES_ALL = frozenset({"supervisor", "admin"})
+REVEALS = frozenset({"surveyor", "rights_officer", "handler", "finance", "admin"})  # full ID numbers, audited
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ PAGE = {
     ("cases.remove_file", "POST"): rule(EVERYONE, 302),
     ("cases.replace_file", "POST"): rule(EVERYONE, 302),
     ("cases.upload_files", "POST"): rule(EVERYONE, 302),
+    ("cases.reveal", "POST"): rule(REVEALS, 200),
     ("cases.import_roster", "GET"): rule(CREATORS, 200),
     ("cases.import_roster", "POST"): rule(CREATORS, 422),
     ("cases.index", "GET"): rule(EVERYONE, 200, scope="global"),

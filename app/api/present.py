@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from app.models import ApiToken, Household, HumanTask, ModuleRecord, Notification, ProcessInstance
-from services import history, instances, notifications, tokens
+from services import history, instances, notifications, personal, tokens
 
 
 def task(row: HumanTask) -> dict[str, Any]:
@@ -44,16 +44,17 @@ def instance_summary(instance: ProcessInstance) -> dict[str, Any]:
 
 
 def module(record: ModuleRecord, updated_by: str | None) -> dict[str, Any]:
-    """A module's data with its version."""
-    return {"module": record.module, "data": record.data, "version": record.version,
+    """A module's data with its version, personal data masked (a full view is `GET …/modules/<m>?reveal=1`)."""
+    return {"module": record.module, "data": personal.mask_personal(record.data), "version": record.version,
             "updated_at": record.updated_at, "updated_by": updated_by}
 
 
 def household(row: Household) -> dict[str, Any]:
-    """The API's Household object."""
-    return {k: getattr(row, k) for k in ("id", "project_id", "work_group_id", "code", "kind", "section",
-                                          "address", "head_name", "phone", "land_nature", "notes",
-                                          "created_at")}
+    """The API's Household object (its phone masked, as everywhere outside an audited full view)."""
+    out = {k: getattr(row, k) for k in ("id", "project_id", "work_group_id", "code", "kind", "section",
+                                         "address", "head_name", "phone", "land_nature", "notes", "created_at")}
+    out["phone"] = personal.mask_phone(out["phone"]) or None
+    return out
 
 
 def notification(row: Notification) -> dict[str, Any]:

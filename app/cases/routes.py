@@ -67,9 +67,20 @@ def new():
 @bp.get("/cases/<int:household_id>")
 @login_required
 def detail(household_id: int):
-    case = households.case_file(page_actor(), household_id)
+    return _detail(households.case_file(page_actor(), household_id))
+
+
+@bp.post("/cases/<int:household_id>/reveal")
+@login_required
+def reveal(household_id: int):
+    """The case page with full ID numbers, phones and bank accounts: roles that need them only; audited."""
+    return _detail(households.case_file(page_actor(), household_id, reveal=True, now=utcnow()))
+
+
+def _detail(case: households.CaseFile):
     events = history.for_instance(case.instance.id) if case.instance else []
-    return render_template("cases/detail.html", case=case, events=events, modules_shown=modules.MODULES)
+    return render_template("cases/detail.html", case=case, events=events, modules_shown=modules.MODULES,
+                           may_reveal=modules.may_reveal(current_user))
 
 
 @bp.get("/cases/<int:household_id>/diagram.bpmn")

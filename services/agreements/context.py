@@ -149,6 +149,25 @@ def _buildings(household_id: int) -> tuple[list[dict[str, Any]], str]:
     return out, _area(total)
 
 
+def project_title(name: str) -> str:
+    """A project's name as the agreement's text names it: 北区三村项目, and 某某征收项目 without a second 项目."""
+    name = (name or "").strip()
+    return name if not name or name.endswith("项目") else name + "项目"
+
+
+def _item_label(item: dict[str, Any], buildings: list[dict[str, Any]]) -> str:
+    """A line item's label; a building's value and decoration named by the building (主房), not its number."""
+    code = str(item.get("code") or "")
+    kind, _dot, position = code.partition(".")
+    index = int(position) - 1 if position.isdigit() else -1
+    if kind in ("building_value", "decoration") and 0 <= index < len(buildings):
+        building = buildings[index]
+        if kind == "building_value":
+            return f"{building['label']}价值（{building['legal_status']}）"
+        return f"{building['label']}装修补偿（{building['structure']}）"
+    return str(item.get("label") or code)
+
+
 def _signatures(data: dict[str, Any], timezone: str) -> list[dict[str, Any]]:
     """The four signatures in their fixed order; one not (yet) given has no name and no date."""
     given = data.get("signatures") if isinstance(data.get("signatures"), dict) else {}
@@ -190,7 +209,7 @@ def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "A
     buildings, measured_total = _buildings(household.id)
     option = data.get("option") or "cash"
     swap = option == "swap"
-    items = [{"n": n, "label": item.get("label") or item.get("code") or "", "basis": item.get("basis") or "",
+    items = [{"n": n, "label": _item_label(item, buildings), "basis": item.get("basis") or "",
               "amount": _money(item.get("amount"))}
              for n, item in enumerate((i for i in data.get("items") or [] if isinstance(i, dict)), 1)]
     context = {
@@ -198,6 +217,7 @@ def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "A
         "number": str(data["number"]), "revision": data.get("revision") or 1,
         "policy_version": str(data.get("policy_version") or ""),
         "office": office or DEFAULT_OFFICE, "project_name": project.name if project else "",
+        "project_title": project_title(project.name if project else ""),
         "household_code": household.code, "kind_label": KIND.get(household.kind, household.kind),
         "head_name": head_name, "head_id": _head_id(household, head_name),
         "address": data.get("address") or household.address,

@@ -67,7 +67,7 @@ LAYOUT_2026_1 = Layout(
         Paragraph("乙方身份证号码：{{ head_id or blank }}", "party"),
         Paragraph("被征收房屋地址：{{ address }}", "party"),
         Paragraph("项目名称：{{ project_name }}　　户号：{{ household_code }}", "party"),
-        Paragraph("为保障{{ project_name }}项目顺利实施，根据国家和地方有关征收补偿的法律、法规及本项目征收补偿方案"
+        Paragraph("为保障{{ project_title }}顺利实施，根据国家和地方有关征收补偿的法律、法规及本项目征收补偿方案"
                   "（政策版本：{{ policy_version }}），甲乙双方本着平等、自愿、公平的原则，经协商一致，订立本协议。"),
         Paragraph("第一条　被征收房屋情况", "heading"),
         Paragraph("乙方被征收房屋（{{ kind_label }}）位于{{ address }}，共{{ buildings|length }}处，"

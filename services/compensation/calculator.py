@@ -93,7 +93,7 @@ class _Run:
             basis = f"{fmt2(b.area)}㎡ × {fmt2(b.unit_price)}元/㎡"
             if ratio != 1:
                 basis += f" × {percent(ratio)}"
-            value = self.add(f"building_value.{number}", labels.building_value(number, b.legal_status), basis,
+            value = self.add(f"building_value.{number}", labels.building_value(number, b.legal_status, b.label), basis,
                              b.area * b.unit_price * ratio)
             if ratio > 0:
                 self.eligible_area += b.area
@@ -108,7 +108,7 @@ class _Run:
             if _rate(ratios, b.legal_status, f"household.buildings.{number - 1}.legal_status") <= 0:
                 continue
             rate = _rate(rates, b.structure, f"household.buildings.{number - 1}.structure")
-            self.add(f"decoration.{number}", labels.decoration(number, b.structure),
+            self.add(f"decoration.{number}", labels.decoration(number, b.structure, b.label),
                      f"{fmt2(b.area)}㎡ × {fmt2(rate)}元/㎡", b.area * rate)
 
     def ancillary(self) -> None:

@@ -35,6 +35,7 @@ class Building:
     use: str
     area: Decimal
     unit_price: Decimal
+    label: str = ""  # the survey's name of the building (主房); items are named by it when given
 
 
 @dataclass(frozen=True)

@@ -32,14 +32,29 @@ ANCILLARY = {
 }
 
 
-def building_value(number: int, legal_status: str) -> Any:
-    """The label of a building's value item."""
+def building_value(number: int, legal_status: str, name: str = "") -> Any:
+    """The label of a building's value item, by the building's name when it has one."""
+    if name:
+        return named_building_value(name, legal_status)
     return _l("Building %(n)s value (%(status)s)", n=number, status=LEGAL_STATUS.get(legal_status, legal_status))
 
 
-def decoration(number: int, structure: str) -> Any:
-    """The label of a building's decoration item."""
+def decoration(number: int, structure: str, name: str = "") -> Any:
+    """The label of a building's decoration item, by the building's name when it has one."""
+    if name:
+        return named_decoration(name, structure)
     return _l("Building %(n)s decoration (%(structure)s)", n=number,
+              structure=STRUCTURE.get(structure, structure))
+
+
+def named_building_value(name: str, legal_status: str) -> Any:
+    """The label of a building's value item, the building named as the survey calls it (主房)."""
+    return _l("%(building)s: value (%(status)s)", building=name, status=LEGAL_STATUS.get(legal_status, legal_status))
+
+
+def named_decoration(name: str, structure: str) -> Any:
+    """The label of a building's decoration item, the building named as the survey calls it."""
+    return _l("%(building)s: decoration (%(structure)s)", building=name,
               structure=STRUCTURE.get(structure, structure))
 
 

@@ -70,7 +70,7 @@ def complete_module(actor: Actor, row: HumanTask, household: Household, form: St
     if not isinstance(data, dict):
         raise InvalidInput(problem("data_not_object"), {"data": [problem("not_object")]})
     draft = _inputs(form, case.doc(form.module))
-    values = _load(form, {**draft, **data}, partial=False)
+    values = _load(form, {**draft, **data}, partial=False, case=case)
     stored = _store(actor, case, form, values, now, row, final=True)
     stored = _finish(actor, case, form, values, stored, now)
     write(actor, household, form.module, stored, now=now, task_id=row.id, records=case.records)

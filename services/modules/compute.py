@@ -46,7 +46,8 @@ def calculation_input(case: Case, values: dict[str, Any]) -> HouseholdInput:
             problems.setdefault("rights", []).append(problem("no_legal_area", building=building.label))
         if price is not None and area is not None:
             buildings.append(CalcBuilding(structure=building.structure, legal_status=building.legal_status,
-                                          use=building.use, area=Decimal(str(area)), unit_price=Decimal(str(price))))
+                                          use=building.use, area=Decimal(str(area)), unit_price=Decimal(str(price)),
+                                          label=building.label or ""))
     if not case.buildings:
         problems["survey"] = [problem("no_building")]
     if problems:

@@ -8,8 +8,8 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from app.models import Household, HumanTask, User
-from services import audit, idnumbers
+from app.models import Household, HumanTask, ModuleRecord, User
+from services import audit, personal
 from services.access import get_household
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -86,8 +86,10 @@ def view(actor: Actor, household_id: int, module: str, *, reveal: bool = False,
     case = load(household)
     record = case.records.get(module)
     data = copy.deepcopy(record.data) if record is not None else {}
-    if module == "survey":
-        data = _reveal_or_mask(actor, household, data, reveal, now)
+    if reveal:
+        reveal_personal(actor, household, record, now)
+    else:
+        data = personal.mask_personal(data)
     updated_by = None
     if record is not None and record.updated_by_id:
         from app.extensions import db
@@ -99,20 +101,27 @@ def view(actor: Actor, household_id: int, module: str, *, reveal: bool = False,
                       step is not None, step, changed_upstream(case, module))
 
 
-def _reveal_or_mask(actor: Actor, household: Household, data: dict[str, Any], reveal: bool,
-                    now: datetime | None) -> dict[str, Any]:
-    persons = data.get("persons") or []
-    if reveal:
-        if not actor.user.has_role(*ID_NUMBER_ROLES):
-            raise Forbidden(problem("id_numbers_forbidden"))
-        with transaction():
-            for person in persons:
-                audit.record(actor, "person.id_number.view", "person", person.get("id"), household_id=household.id,
-                             after={"name": person.get("name")}, at=now)
-        return data
-    for person in persons:
-        person["id_number"] = idnumbers.mask(person.get("id_number"))
-    return data
+def may_reveal(user: User) -> bool:
+    """Whether the user's roles need full ID numbers, phones and bank accounts (survey, rights, agreement,
+    payment, administration)."""
+    return user.has_role(*ID_NUMBER_ROLES)
+
+
+def reveal_personal(actor: Actor, household: Household, survey: ModuleRecord | None,
+                    now: datetime | None) -> None:
+    """Allow a full view of a household's personal data and audit it: one entry per person whose ID number
+    is shown (or one for the household when it has none recorded); Forbidden to roles that do not need it."""
+    if not may_reveal(actor.user):
+        raise Forbidden(problem("id_numbers_forbidden"))
+    persons = (survey.data or {}).get("persons") if survey is not None else None
+    with transaction():
+        for person in persons or [None]:
+            if person is None:
+                audit.record(actor, "person.id_number.view", "household", household.id,
+                             household_id=household.id, after={"name": household.head_name}, at=now)
+            else:
+                audit.record(actor, "person.id_number.view", "person", person.get("id"),
+                             household_id=household.id, after={"name": person.get("name")}, at=now)
 
 
 def changed_upstream(case: Case, module: str) -> list[dict[str, Any]]:
@@ -126,13 +135,23 @@ def changed_upstream(case: Case, module: str) -> list[dict[str, Any]]:
     return out
 
 
-def _load(form: StepForm, data: Any, *, partial: bool) -> dict[str, Any]:
+def _load(form: StepForm, data: Any, *, partial: bool, case: Case | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput(problem("data_not_object"), {"data": [problem("not_object")]})
+    if case is not None:  # numbers left masked as the page showed them stand for the stored ones
+        data = personal.keep_masked(data, shown_from(case, form.module))
     try:
         return schema_instance(form.schema).load(data, partial=partial)
     except ValidationError as exc:
         raise InvalidInput(problem("module_has_errors"), flatten_messages(exc.messages)) from None
+
+
+def shown_from(case: Case, module: str) -> dict[str, Any]:
+    """What a module's form was filled from (for a first survey: the household's own phone)."""
+    doc = case.doc(module)
+    if module == "survey" and not doc.get("phone") and case.household.phone:
+        doc["phone"] = case.household.phone
+    return doc
 
 
 def _inputs(form: StepForm, doc: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +179,7 @@ def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *
             raise InvalidInput(problem("version_required"), {"version": [problem("version_current")]})
         check_version(case, module, version)
         form = _module_form(module)
-        values = _load(form, data, partial=True)
+        values = _load(form, data, partial=True, case=case)
         stored = _store(actor, case, form, values, now, step, final=False)
         write(actor, household, module, stored, now=now, task_id=step.id)
     return view(actor, household_id, module)
