@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
+from marshmallow import fields as f
 
 from app.models import Household, HumanTask, User
 from services import audit, idnumbers
@@ -134,12 +135,22 @@ def _open_for_edit(actor: Actor, household_id: int, module: str) -> tuple[Househ
     return household, step, load(household)
 
 
+class DraftBody(Schema):
+    """What saving a draft of a module takes (the API's ModuleUpdate)."""
+
+    data = f.Dict(required=True)
+    version = f.Integer(required=True, strict=True,
+                        metadata={"description": "the version that was read (0 for a new module)"})
+
+
 def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *, now: datetime) -> ModuleView:
     """Save a draft of a module while its step is open; a stale version is a Conflict."""
     with transaction():
         household, step, case = _open_for_edit(actor, household_id, module)
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise InvalidInput("give the version you edited", {"version": ["the module's current version"]})
+        try:
+            version = schema_instance(DraftBody).load({"data": data, "version": version})["version"]
+        except ValidationError as exc:
+            raise InvalidInput("the draft has errors", flatten_messages(exc.messages)) from None
         if version != case.version(module):
             raise Conflict("the module changed since you loaded it; reload and try again", code="stale")
         form = _module_form(module)
