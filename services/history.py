@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.extensions import db
@@ -45,14 +45,14 @@ def for_instance(instance_id: int) -> list[TaskEvent]:
     return list(db.session.scalars(query))
 
 
-def entries_of(instance_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """The histories of several instances as the API's history lines, oldest first, in one statement."""
+def entries_of(instance_ids: Sequence[int]) -> dict[int, list[RowMapping]]:
+    """The histories of several instances (at, actor, action, task, detail), oldest first, in one statement."""
     stmt = (select(TaskEvent.instance_id, TaskEvent.at, User.username.label("actor"), TaskEvent.action,
                    TaskEvent.task_name.label("task"), TaskEvent.detail)
             .outerjoin(User, User.id == TaskEvent.actor_id)
             .where(TaskEvent.instance_id.in_(instance_ids))
             .order_by(TaskEvent.instance_id, TaskEvent.at, TaskEvent.id))
-    found: dict[int, list[dict[str, Any]]] = {i: [] for i in instance_ids}
-    for instance_id, at, actor, action, task, detail in db.session.execute(stmt):
-        found[instance_id].append({"at": at, "actor": actor, "action": action, "task": task, "detail": detail})
+    found: dict[int, list[RowMapping]] = {i: [] for i in instance_ids}
+    for row in db.session.execute(stmt):
+        found[row.instance_id].append(row._mapping)
     return found

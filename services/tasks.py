@@ -85,16 +85,6 @@ def step_rows(where: Any) -> Select:
             .where(where))
 
 
-TASK_FIELDS = ("id", "name", "bpmn_id", "role", "instance_id", "household_id", "household_code", "project_id",
-               "status", "assignee", "created_at", "due_at", "returned", "return_reason")
-
-
-def task_object(row: Row) -> dict[str, Any]:
-    """The API's Task object of a row of ROW_COLUMNS."""
-    values = row._mapping
-    return {name: values[name] for name in TASK_FIELDS}
-
-
 def _inbox_base(user: User, now: datetime, query: TaskQuery, *, rows: bool = False):
     """The user's open steps with the query's filters: the steps, or (rows) their ROW_COLUMNS."""
     where = and_(IS_OPEN, *actionable(user))

@@ -86,3 +86,16 @@ def task_form(detail: dict[str, Any]) -> str:
     keys = [key for key, form in FORMS.items() if str(form.title) == detail["form"]["title"]]
     assert len(keys) == 1, keys
     return keys[0]
+
+
+def test_saving_a_module_validates_the_body_the_document_names(world, api) -> None:
+    from tests.api_support import assert_error
+
+    instance_id = start_case(api, world.project.id, "H-BODY")
+    task = api.open_task(instance_id, "survey", "surveyor")
+    url = f"/api/v1/households/{task['household_id']}/modules/survey"
+    assert_error(api.put(url, as_="surveyor", json={"data": {}}), 422, fields={"version"})
+    assert_error(api.put(url, as_="outsider", json={}), 404)  # who may edit is checked before the body
+    assert_error(api.put(url, as_="surveyor", json={"data": {}, "version": "0"}), 422, fields={"version"})
+    assert_error(api.put(url, as_="surveyor", json={"data": [], "version": 0}), 422, fields={"data"})
+    assert api.put(url, as_="surveyor", json={"data": {"notes": "先存草稿"}, "version": 0}).status_code == 200

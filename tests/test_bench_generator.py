@@ -12,8 +12,9 @@ from app.extensions import db
 from app.models import Household, HumanTask, Notification, ProcessInstance, User, utcnow
 from bench import generate, people, templates, workers
 from bench.settings import Settings
-from services import audit, escalation, runtime
+from services import audit, definitions, escalation, runtime
 from services.context import Actor
+from services.tx import transaction
 
 CASES = 12
 
@@ -44,6 +45,8 @@ def _complete_one_of_each_step(app: Flask, template_ids: set[int]) -> list[str]:
 def test_generated_cases_are_real_cases_with_a_valid_audit_chain(ctx, database_url, tmp_path):
     settings = Settings.small(cases=CASES, projects=2, url=database_url, overdue_share=0.5)
     ctx.config["UPLOAD_DIR"] = str(tmp_path)
+    with transaction():  # as the bench's `flask bpmn load` does
+        definitions.load_shipped(definitions.SHIPPED_DIR, Actor.system(), utcnow())
     office = people.build(settings)
     templated = templates.run(ctx, office, seed=3)
     now = utcnow()

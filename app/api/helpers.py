@@ -7,6 +7,9 @@ from typing import Any
 from flask import jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError
 
+from app.api.schemas import InstanceEnvelope, With
+from app.models import ProcessInstance
+from services import history, instances
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages, schema_instance
 from services.problems import N_, problem
@@ -118,3 +121,16 @@ def respond(schema: type[Schema], obj: Any, status: int = 200):
     response = jsonify(schema_instance(schema).dump(obj))
     response.status_code = status
     return response
+
+
+def with_steps(rows: list[ProcessInstance]) -> list[With]:
+    """Instances with their open steps and whole histories, as the Instance object shows them: two statements
+    however many instances."""
+    ids = [r.id for r in rows]
+    current, events = instances.open_steps_of(ids), history.entries_of(ids)
+    return [With(r, current_tasks=current[r.id], history=events[r.id]) for r in rows]
+
+
+def changed_instance(instance: ProcessInstance) -> dict[str, Any]:
+    """The answer to a change of a case, `{"instance": …}`, read and dumped in the change's transaction."""
+    return schema_instance(InstanceEnvelope).dump({"instance": with_steps([instance])[0]})

@@ -1,9 +1,11 @@
 """API routes: tokens, the caller, projects, notifications and the OpenAPI document."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, jsonify, request
 
-from app.api import bp, present
+from app.api import bp
 from app.api.auth import actor, api_token, api_user
 from app.api.docs import build_spec, doc
 from app.api.helpers import json_body, load, query_args, respond
@@ -17,8 +19,9 @@ from app.api.schemas import (
     TokenRequest,
     TokenResponse,
     TokenRevoked,
+    With,
 )
-from app.models import utcnow
+from app.models import ApiToken, utcnow
 from services import access, identity, notifications, throttle, tokens
 
 
@@ -41,7 +44,7 @@ def issue_token():
 def list_tokens():
     now = utcnow()
     rows = tokens.list_for(api_user(), now)
-    return respond(TokenList, {"items": [present.token(r, now, current=api_token()) for r in rows]})
+    return respond(TokenList, {"items": [_as_owner_sees(r, now) for r in rows]})
 
 
 @bp.delete("/auth/tokens/<id:token_id>")
@@ -50,7 +53,13 @@ def list_tokens():
 def revoke_token(token_id: int):
     now = utcnow()
     row = tokens.revoke(actor(), token_id, now)
-    return respond(TokenRevoked, {"token": present.token(row, now, current=api_token())})
+    return respond(TokenRevoked, {"token": _as_owner_sees(row, now)})
+
+
+def _as_owner_sees(row: ApiToken, now: datetime) -> With:
+    """A token with its status and whether this request was sent with it (never the token itself)."""
+    current = api_token()
+    return With(row, status=tokens.status(row, now), current=current is not None and current.id == row.id)
 
 
 @bp.get("/me")
@@ -74,14 +83,14 @@ def projects():
 def list_notifications():
     args = query_args(NotificationArgs)
     rows = notifications.for_user(api_user().id, unread=args.get("unread"), limit=args["limit"])
-    return respond(NotificationList, {"items": [present.notification(r) for r in rows]})
+    return respond(NotificationList, {"items": rows})
 
 
 @bp.post("/notifications/<id:notification_id>/read")
 @doc("Mark a notification read", response=NotificationSchema, errors=(404,), tag="notifications")
 def read_notification(notification_id: int):
     row = notifications.mark_read(actor(), notification_id, utcnow())
-    return respond(NotificationSchema, present.notification(row))
+    return respond(NotificationSchema, row)
 
 
 @bp.get("/openapi.json")

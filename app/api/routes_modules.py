@@ -9,7 +9,7 @@ from app.api import bp
 from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import json_body, query_args, respond
-from app.api.schemas import UtcDateTime
+from app.api.schemas import UtcDateTime, listing
 from app.models import utcnow
 from services import files
 from services import modules as module_service
@@ -42,9 +42,8 @@ class ModuleSchema(CodedSchema):
     changed_upstream = f.List(f.Nested(ChangedUpstream))
 
 
-class ModuleUpdate(CodedSchema):
-    data = f.Dict(required=True)
-    version = f.Integer(required=True, metadata={"description": "the version that was read (0 for a new module)"})
+class ModuleUpdate(module_service.DraftBody):
+    """The body of saving a module: validated by the service once the caller may edit the module."""
 
 
 class FileSchema(CodedSchema):
@@ -58,8 +57,7 @@ class FileSchema(CodedSchema):
     uploaded_at = UtcDateTime()
 
 
-class FileList(CodedSchema):
-    items = f.List(f.Nested(FileSchema))
+FileList = listing(FileSchema, "FileList")
 
 
 class UploadForm(CodedSchema):
@@ -68,36 +66,30 @@ class UploadForm(CodedSchema):
     category = f.String(required=True, validate=validate.Length(max=64))
 
 
-def _module_json(view: module_service.ModuleView) -> dict:
-    return {"module": view.module, "data": view.data, "version": view.version, "updated_at": view.updated_at,
-            "updated_by": view.updated_by, "editable": view.editable, "changed_upstream": view.changed_upstream}
-
-
 @bp.get("/households/<id:household_id>/modules/<module>")
 @doc("One module of a household's file", query=ModuleArgs, response=ModuleSchema, errors=(403, 404),
      tag="modules")
 def get_module(household_id: int, module: str):
     args = query_args(ModuleArgs)
     view = module_service.view(actor(), household_id, module, reveal=args["reveal"], now=utcnow())
-    return respond(ModuleSchema, _module_json(view))
+    return respond(ModuleSchema, view)
 
 
 @bp.put("/households/<id:household_id>/modules/<module>")
 @doc("Save a module (its role, while its step is open)", body=ModuleUpdate, response=ModuleSchema,
      errors=(403, 404, 409), tag="modules")
 def put_module(household_id: int, module: str):
-    body = json_body()
+    body = json_body(member="data")
     if not isinstance(body, dict):
         raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
     view = module_service.put(actor(), household_id, module, body.get("data"), body.get("version"), now=utcnow())
-    return respond(ModuleSchema, _module_json(view))
+    return respond(ModuleSchema, view)
 
 
 @bp.post("/households/<id:household_id>/modules/<module>/sync")
 @doc("Refill a module from the modules before it", response=ModuleSchema, errors=(403, 404, 422), tag="modules")
 def sync_module(household_id: int, module: str):
-    view = module_service.sync(actor(), household_id, module, now=utcnow())
-    return respond(ModuleSchema, _module_json(view))
+    return respond(ModuleSchema, module_service.sync(actor(), household_id, module, now=utcnow()))
 
 
 @bp.post("/households/<id:household_id>/files")

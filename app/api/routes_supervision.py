@@ -1,14 +1,17 @@
 """API routes of supervision: progress report, stuck cases, step deadlines."""
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from marshmallow import fields as f
 from marshmallow import validate
 
-from app.api import bp, present
+from app.api import bp
 from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import json_body, query_args, respond
-from app.api.schemas import TaskSchema, UtcDateTime
+from app.api.schemas import TaskSchema, UtcDateTime, listing
 from app.models import MAX_ID, utcnow
 from services import deadlines, reports, supervision
 from services.problems import CodedSchema
@@ -34,24 +37,27 @@ class StuckArgs(CodedSchema):
     per_page = f.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class Days(f.Float):
+    """A span of time in days, to two places."""
+
+    def _serialize(self, value: timedelta | None, attr: Any, obj: Any, **kwargs: Any) -> float | None:
+        return None if value is None else round(value.total_seconds() / 86400, 2)
+
+
 class StuckCaseSchema(CodedSchema):
-    instance_id = f.Integer()
-    household_id = f.Integer()
-    household_code = f.String()
-    project_id = f.Integer()
-    status = f.String()
+    instance_id = f.Integer(attribute="instance.id")
+    household_id = f.Integer(attribute="household.id")
+    household_code = f.String(attribute="household.code")
+    project_id = f.Integer(attribute="instance.project_id")
+    status = f.String(attribute="instance.status")
     reason = f.String(metadata={"enum": ["no_progress", "error", "nothing_ready"]})
-    last_progress_at = UtcDateTime()
-    waiting_days = f.Float()
-    error_message = f.String(allow_none=True)
-    current_tasks = f.List(f.Nested(TaskSchema))
+    last_progress_at = UtcDateTime(attribute="instance.last_progress_at")
+    waiting_days = Days(attribute="waited")
+    error_message = f.String(allow_none=True, attribute="instance.error_message")
+    current_tasks = f.List(f.Nested(TaskSchema), attribute="tasks")
 
 
-class StuckPage(CodedSchema):
-    items = f.List(f.Nested(StuckCaseSchema))
-    total = f.Integer()
-    page = f.Integer()
-    per_page = f.Integer()
+StuckPage = listing(StuckCaseSchema, "StuckPage", paged=True)
 
 
 class DeadlineSchema(CodedSchema):
@@ -93,12 +99,7 @@ def progress_report():
 def stuck():
     args = query_args(StuckArgs)
     cases, total = supervision.stuck_cases(actor(), supervision.StuckQuery(**args), utcnow())
-    items = [{"instance_id": c.instance.id, "household_id": c.household.id, "household_code": c.household.code,
-              "project_id": c.instance.project_id, "status": c.instance.status, "reason": c.reason,
-              "last_progress_at": c.instance.last_progress_at,
-              "waiting_days": round(c.waited.total_seconds() / 86400, 2), "error_message": c.instance.error_message,
-              "current_tasks": [present.task(t) for t in c.tasks]} for c in cases]
-    return respond(StuckPage, {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]})
+    return respond(StuckPage, {"items": cases, "total": total, "page": args["page"], "per_page": args["per_page"]})
 
 
 @bp.get("/deadlines")

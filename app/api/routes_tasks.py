@@ -1,10 +1,12 @@
 """API routes of the inbox: list, detail, claim, release, complete, return."""
 from __future__ import annotations
 
-from app.api import bp, present
+from flask import jsonify
+
+from app.api import bp
 from app.api.auth import actor, api_user
 from app.api.docs import doc
-from app.api.helpers import json_body, load, query_args, respond
+from app.api.helpers import changed_instance, json_body, load, query_args, respond
 from app.api.schemas import (
     CompleteRequest,
     InstanceEnvelope,
@@ -13,6 +15,7 @@ from app.api.schemas import (
     TaskListArgs,
     TaskPage,
     TaskSchema,
+    With,
 )
 from app.models import utcnow
 from services import runtime, tasks
@@ -24,8 +27,8 @@ from services.forms import get_form, json_schema
 def list_tasks():
     args = query_args(TaskListArgs)
     rows, total = tasks.list_tasks(api_user(), tasks.TaskQuery(**args), utcnow())
-    return respond(TaskPage, {"items": [tasks.task_object(r) for r in rows], "total": total,
-                              "page": args["page"], "per_page": args["per_page"]})
+    return respond(TaskPage, {"items": [r._mapping for r in rows], "total": total, "page": args["page"],
+                              "per_page": args["per_page"]})
 
 
 @bp.get("/tasks/<id:task_id>")
@@ -34,22 +37,20 @@ def list_tasks():
 def get_task(task_id: int):
     row = tasks.get_task(api_user(), task_id)
     form = get_form(row.form_key)
-    return respond(TaskDetailSchema, {**present.task(row),
-                                      "form": json_schema(form) if form else {},
-                                      "data": tasks.form_values(row),
-                                      "return_targets": tasks.return_targets(row)})
+    return respond(TaskDetailSchema, With(row, form=json_schema(form) if form else {}, data=tasks.form_values(row),
+                                          return_targets=tasks.return_targets(row)))
 
 
 @bp.post("/tasks/<id:task_id>/claim")
 @doc("Claim a step", response=TaskSchema, errors=(403, 404, 409), tag="tasks")
 def claim_task(task_id: int):
-    return respond(TaskSchema, present.task(tasks.claim(actor(), task_id, utcnow())))
+    return respond(TaskSchema, tasks.claim(actor(), task_id, utcnow()))
 
 
 @bp.post("/tasks/<id:task_id>/release")
 @doc("Release a claimed step", response=TaskSchema, errors=(403, 404, 409), tag="tasks")
 def release_task(task_id: int):
-    return respond(TaskSchema, present.task(tasks.release(actor(), task_id, utcnow())))
+    return respond(TaskSchema, tasks.release(actor(), task_id, utcnow()))
 
 
 @bp.post("/tasks/<id:task_id>/complete")
@@ -57,8 +58,7 @@ def release_task(task_id: int):
      errors=(403, 404, 409), tag="tasks")
 def complete_task(task_id: int):
     values = load(CompleteRequest, json_body(member="data"))
-    answer = runtime.complete_task(actor(), task_id, values["data"], now=utcnow(), answer=present.instance_full)
-    return respond(InstanceEnvelope, {"instance": answer})
+    return jsonify(runtime.complete_task(actor(), task_id, values["data"], now=utcnow(), answer=changed_instance))
 
 
 @bp.post("/tasks/<id:task_id>/return")
@@ -66,7 +66,6 @@ def complete_task(task_id: int):
      errors=(403, 404, 409), tag="tasks")
 def return_task(task_id: int):
     values = load(ReturnRequest, json_body())
-    answer = runtime.return_task(actor(), task_id, values["to"], values["reason"], now=utcnow(),
-                                 answer=present.instance_full)
-    return respond(InstanceEnvelope, {"instance": answer})
+    return jsonify(runtime.return_task(actor(), task_id, values["to"], values["reason"], now=utcnow(),
+                                      answer=changed_instance))
 

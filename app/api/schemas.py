@@ -1,13 +1,19 @@
-"""Marshmallow schemas of the JSON API: what it accepts and returns; the OpenAPI document uses them."""
+"""Marshmallow schemas of the JSON API: what it accepts and returns; the OpenAPI document uses them.
+
+They are the one declaration of each shape: routes dump the service's objects (models, rows, or an object seen
+With a few more attributes) through them, never a dict built by hand.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from marshmallow import Schema, missing, validate
 from marshmallow import fields as f
-from marshmallow import validate
 
-from app.models import HOUSEHOLD_KINDS, MAX_ID
+from app.models import MAX_ID
+from services import notifications, personal
+from services.households import HouseholdInput
 from services.problems import CodedSchema
 
 
@@ -23,6 +29,60 @@ class UtcDateTime(f.DateTime):
 class ProblemSchema(CodedSchema):
     code = f.String(required=True)
     params = f.Dict(keys=f.String())
+
+
+class With:
+    """An object seen with a few more attributes: what a schema dumps beside the object's own fields."""
+
+    __slots__ = ("_extra", "_obj")
+
+    def __init__(self, obj: Any, **extra: Any) -> None:
+        self._obj = obj
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:
+        extra = self._extra
+        return extra[name] if name in extra else getattr(self._obj, name)
+
+
+def listing(item: type[Schema], name: str, *, total: bool = False, paged: bool = False) -> type[Schema]:
+    """The schema of a list of items (named for the OpenAPI document): `items`, with `total` when counted and
+    `page`, `per_page` when paged."""
+    declared: dict[str, Any] = {"items": f.List(f.Nested(item))}
+    if total or paged:
+        declared["total"] = f.Integer()
+    if paged:
+        declared.update(page=f.Integer(), per_page=f.Integer())
+    return type(name, (CodedSchema,), {**declared, "__module__": __name__})
+
+
+class Username(f.String):
+    """A user named by username: a User, or the username already read with the row."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return super()._serialize(getattr(value, "username", value), attr, obj, **kwargs)
+
+
+class HouseholdCode(f.String):
+    """The code of a step's household: from the loaded household, or read with the row."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        household = getattr(obj, "household", None)
+        return household.code if household is not None else super().get_value(obj, attr, accessor, default)
+
+
+class IsSet(f.Boolean):
+    """True when the attribute it reads (a time) is set."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> bool:
+        return value is not None
+
+
+class NoticeText(f.String):
+    """A notification's text in the reader's language (the stored wording when it has no parameters)."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return notifications.render(obj.kind, obj.params) if obj.params else obj.message
 
 
 class ErrorBody(CodedSchema):
@@ -65,8 +125,7 @@ class TokenInfo(CodedSchema):
     revoked_at = UtcDateTime(allow_none=True)
 
 
-class TokenList(CodedSchema):
-    items = f.List(f.Nested(TokenInfo))
+TokenList = listing(TokenInfo, "TokenList")
 
 
 class TokenRevoked(CodedSchema):
@@ -86,20 +145,25 @@ class ProjectSchema(CodedSchema):
     name = f.String()
 
 
-class ProjectList(CodedSchema):
-    items = f.List(f.Nested(ProjectSchema))
+ProjectList = listing(ProjectSchema, "ProjectList")
 
 
-class HouseholdCreate(CodedSchema):
-    code = f.String(required=True, metadata={"description": "unique in the project"})
-    kind = f.String(required=True, validate=validate.OneOf(HOUSEHOLD_KINDS))
-    address = f.String(required=True)
-    head_name = f.String(required=True)
-    section = f.String(allow_none=True)
-    phone = f.String(allow_none=True)
-    land_nature = f.String(allow_none=True, validate=validate.OneOf(("collective", "state")))
-    notes = f.String(allow_none=True)
-    work_group_id = f.Integer(allow_none=True)
+class HouseholdCreate(HouseholdInput):
+    """The body of creating a household: what the service validates it with."""
+
+
+class MaskedPhone(f.String):
+    """A phone number masked, as everywhere outside an audited full view."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return personal.mask_phone(value) or None
+
+
+class MaskedData(f.Dict):
+    """A module's data with its personal data masked (a full view is `GET …/modules/<m>?reveal=1`)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(personal.mask_personal(value), attr, obj, **kwargs)
 
 
 class HouseholdSchema(CodedSchema):
@@ -111,7 +175,7 @@ class HouseholdSchema(CodedSchema):
     section = f.String(allow_none=True)
     address = f.String()
     head_name = f.String()
-    phone = f.String(allow_none=True)
+    phone = MaskedPhone(allow_none=True)
     land_nature = f.String(allow_none=True)
     notes = f.String(allow_none=True)
     created_at = UtcDateTime()
@@ -119,7 +183,7 @@ class HouseholdSchema(CodedSchema):
 
 class ModuleSummary(CodedSchema):
     module = f.String()
-    data = f.Dict()
+    data = MaskedData()
     version = f.Integer()
     updated_at = UtcDateTime(allow_none=True)
     updated_by = f.String(allow_none=True)
@@ -132,10 +196,10 @@ class TaskSchema(CodedSchema):
     role = f.String()
     instance_id = f.Integer()
     household_id = f.Integer()
-    household_code = f.String()
+    household_code = HouseholdCode()
     project_id = f.Integer()
     status = f.String(metadata={"enum": ["ready", "completed", "cancelled"]})
-    assignee = f.String(allow_none=True)
+    assignee = Username(allow_none=True)
     created_at = UtcDateTime()
     due_at = UtcDateTime(allow_none=True)
     returned = f.Boolean()
@@ -153,11 +217,7 @@ class TaskDetailSchema(TaskSchema):
     return_targets = f.List(f.Nested(ReturnTarget))
 
 
-class TaskPage(CodedSchema):
-    items = f.List(f.Nested(TaskSchema))
-    total = f.Integer()
-    page = f.Integer()
-    per_page = f.Integer()
+TaskPage = listing(TaskSchema, "TaskPage", paged=True)
 
 
 class TaskListArgs(CodedSchema):
@@ -216,9 +276,7 @@ class InstanceSummary(CodedSchema):
     last_progress_at = UtcDateTime()
 
 
-class InstancePage(CodedSchema):
-    items = f.List(f.Nested(InstanceSchema))
-    total = f.Integer()
+InstancePage = listing(InstanceSchema, "InstancePage", total=True)
 
 
 class InstanceListArgs(CodedSchema):
@@ -243,15 +301,14 @@ class HouseholdDetail(HouseholdSchema):
 class NotificationSchema(CodedSchema):
     id = f.Integer()
     kind = f.String()
-    message = f.String()
+    message = NoticeText()
     task_id = f.Integer(allow_none=True)
     instance_id = f.Integer(allow_none=True)
     created_at = UtcDateTime()
-    read = f.Boolean()
+    read = IsSet(attribute="read_at")
 
 
-class NotificationList(CodedSchema):
-    items = f.List(f.Nested(NotificationSchema))
+NotificationList = listing(NotificationSchema, "NotificationList")
 
 
 class NotificationArgs(CodedSchema):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
+from marshmallow import fields as f
 
 from app.models import Household, HumanTask, ModuleRecord, User
 from services import audit, personal
@@ -17,13 +18,14 @@ from services.forms.registry import StepForm, flatten_messages, schema_instance
 from services.modules import compute, dossier
 from services.modules.case import Case, load, open_step, project_payments, project_survey
 from services.modules.store import MODULES, write
-from services.problems import N_, problem, register
+from services.problems import N_, CodedSchema, problem, register
 from services.tx import transaction
 
 register({
     "module_unknown": N_("unknown module"),
     "id_numbers_forbidden": N_("your roles may not see full ID numbers"),
     "module_has_errors": N_("the module has errors"),
+    "draft_has_errors": N_("the draft has errors"),
     "module_not_open": N_("this module is not open for you: only its role, while its step is open"),
     "version_required": N_("give the version you edited"),
     "version_current": N_("the module's current version"),
@@ -171,12 +173,22 @@ def _open_for_edit(actor: Actor, household_id: int, module: str) -> tuple[Househ
     return household, step, load(household)
 
 
+class DraftBody(CodedSchema):
+    """What saving a draft of a module takes (the API's ModuleUpdate)."""
+
+    data = f.Dict(required=True)
+    version = f.Integer(required=True, strict=True,
+                        metadata={"description": "the version that was read (0 for a new module)"})
+
+
 def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *, now: datetime) -> ModuleView:
     """Save a draft of a module while its step is open; a stale version is a Conflict."""
     with transaction():
         household, step, case = _open_for_edit(actor, household_id, module)
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise InvalidInput(problem("version_required"), {"version": [problem("version_current")]})
+        try:
+            version = schema_instance(DraftBody).load({"data": data, "version": version})["version"]
+        except ValidationError as exc:
+            raise InvalidInput(problem("draft_has_errors"), flatten_messages(exc.messages)) from None
         check_version(case, module, version)
         form = _module_form(module)
         values = _load(form, data, partial=True, case=case)
