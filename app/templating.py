@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app import labels
 from app.cases.display import module_rows, module_tables
+from app.timeparts import duration_text
 from services import modules, notifications
 from services.roles import ROLES, role_label
 
@@ -70,6 +71,7 @@ def register(app: Flask) -> None:
                         ("task_status", labels.TASK_STATUS), ("notification_kind", labels.NOTIFICATION_KIND)):
         app.add_template_filter(lambda code, _table=table: labels.label(_table, code), name)
     app.add_template_filter(labels.problem, "problem")
+    app.add_template_filter(duration_text, "duration")
     app.add_template_filter(labels.error_text, "error_text")
     app.add_template_global(module_rows, "module_rows")
     app.add_template_global(module_tables, "module_tables")
