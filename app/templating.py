@@ -14,6 +14,7 @@ from jinja2.runtime import Context
 
 from app import labels
 from app.cases.display import case_names, module_rows, module_tables
+from app.timeparts import duration_text
 from services import modules, notifications, personal
 from services.roles import ROLES, role_label
 
@@ -72,6 +73,7 @@ def register(app: Flask) -> None:
                         ("task_status", labels.TASK_STATUS), ("notification_kind", labels.NOTIFICATION_KIND)):
         app.add_template_filter(lambda code, _table=table: labels.label(_table, code), name)
     app.add_template_filter(labels.problem, "problem")
+    app.add_template_filter(duration_text, "duration")
     app.add_template_filter(labels.error_text, "error_text")
     app.add_template_global(module_rows, "module_rows")
     app.add_template_global(module_tables, "module_tables")

@@ -1,6 +1,8 @@
 """Helpers shared by the page blueprints."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import request
 from flask_login import current_user
 
@@ -30,3 +32,22 @@ def bool_arg(name: str) -> bool | None:
     if value in ("0", "false", "no", "off"):
         return False
     return None
+
+
+# where each role's work is, most specific first; everyone else works from the inbox
+LANDINGS = (("admin", "main.administration"), ("supervisor", "supervisor.overview"),
+            ("process_owner", "processes.index"))
+
+
+def landing(user) -> str:
+    """The endpoint a signed-in user lands on after sign-in and on "/": where their role's work is."""
+    for role, endpoint in LANDINGS:
+        if user.has_role(role):
+            return endpoint
+    return "inbox.index"
+
+
+def download_headers(filename: str) -> dict[str, str]:
+    """Content-Disposition of a download named in Chinese: an ASCII fallback and the UTF-8 name (filename*)."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"}

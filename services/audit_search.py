@@ -2,21 +2,22 @@
 time — and every search is itself recorded."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from io import BytesIO
+from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import AuditLog, Household, User
+from app.models import AuditLog, Household, HumanTask, ProcessDefinition, Project, User
 from services import audit
-from services.access import require_role
+from services.access import require_role, restrict_to_projects
 from services.context import Actor
-from services.excel.sheets import put
-from services.personal import mask_personal
+from services.deadlines import deployed_step_names
+from services.excel.sheets import WRAP, header_row, put
 from services.tx import transaction
 
 SEARCH_ROLES = ("supervisor", "admin", "reviewer")
@@ -28,7 +29,7 @@ class AuditQuery:
     """The filters of an audit search (all optional)."""
 
     username: str | None = None
-    household: str | None = None  # a household code, or an id
+    household: str | None = None  # a household code
     module: str | None = None
     action: str | None = None
     since: datetime | None = None
@@ -43,13 +44,13 @@ def _statement(query: AuditQuery):
         stmt = stmt.where(AuditLog.actor_name == query.username.strip())
     if query.household:
         key = query.household.strip()
-        ids = select(Household.id).where(Household.code == key)
-        stmt = stmt.where(or_(AuditLog.household_id.in_(ids),
-                              AuditLog.household_id == (int(key) if key.isdigit() else -1)))
+        ids = select(Household.id).where(or_(Household.code == key, Household.head_name == key))
+        stmt = stmt.where(AuditLog.household_id.in_(ids))
     if query.module:
         stmt = stmt.where(AuditLog.action.like(f"module.{query.module.strip()}.%"))
-    if query.action:
-        stmt = stmt.where(AuditLog.action.like(f"{query.action.strip()}%"))
+    if query.action:  # one action, or every action under a prefix ("file.")
+        action = query.action.strip()
+        stmt = stmt.where(AuditLog.action.like(f"{action}%") if action.endswith(".") else AuditLog.action == action)
     if query.since:
         stmt = stmt.where(AuditLog.at >= query.since)
     if query.until:
@@ -75,33 +76,87 @@ def search(actor: Actor, query: AuditQuery, now: datetime) -> tuple[list[AuditLo
     return list(rows), int(total)
 
 
-def export(actor: Actor, query: AuditQuery, now: datetime) -> bytes:
-    """The matching rows as an .xlsx file (up to a limit); the export is audited."""
+@dataclass(frozen=True)
+class TrailNames:
+    """What the rows of a page refer to, by id: people's names, households, steps, projects, diagrams."""
+
+    users: dict[int, str]
+    households: dict[int, tuple[str, str]]  # id → (code, head's name)
+    steps: dict[int, str]  # human task id → step name
+    step_names: dict[str, str]  # bpmn id → step name
+    projects: dict[int, str]
+    definitions: dict[int, str]
+
+
+def names(rows: list[AuditLog]) -> TrailNames:
+    """The names the rows refer to, a few queries for the whole page (not one per row)."""
+    def ids(kind: str, key: str | None = None) -> set[int]:
+        found = set()
+        for row in rows:
+            if row.target_type == kind and row.target_id and str(row.target_id).isdigit():
+                found.add(int(row.target_id))
+            for side in (row.before, row.after):
+                if key and isinstance(side, dict) and isinstance(side.get(key), int):
+                    found.add(side[key])
+        return found
+
+    user_ids = {r.actor_id for r in rows if r.actor_id} | ids("user", "assignee_id")
+    users = db.session.execute(select(User.id, User.username, User.display_name)
+                               .where(User.id.in_(user_ids or [-1]))).all()
+    household_ids = {r.household_id for r in rows if r.household_id} | ids("household")
+    households = db.session.execute(select(Household.id, Household.code, Household.head_name)
+                                    .where(Household.id.in_(household_ids or [-1]))).all()
+    steps = db.session.execute(select(HumanTask.id, HumanTask.name)
+                               .where(HumanTask.id.in_(ids("human_task") or [-1]))).all()
+    projects = db.session.execute(select(Project.id, Project.name)
+                                  .where(Project.id.in_(ids("project", "project_id") or [-1]))).all()
+    definitions = db.session.execute(select(ProcessDefinition.id, ProcessDefinition.name)
+                                     .where(ProcessDefinition.id.in_(ids("process_definition") or [-1]))).all()
+    return TrailNames(users={i: shown for i, _, shown in users}, steps=dict(steps),
+                      households={i: (code, head) for i, code, head in households},
+                      step_names=deployed_step_names(), projects=dict(projects), definitions=dict(definitions))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet as the reader sees it: headers, column widths, and rows of display values."""
+
+    headers: list[str]
+    widths: list[int]
+    rows: list[list[Any]]
+
+
+def export(actor: Actor, query: AuditQuery, now: datetime, render: Callable[[list[AuditLog]], Table]) -> bytes:
+    """The matching rows as an .xlsx file (up to a limit), rendered for the reader by render; the export is
+    audited."""
     require_role(actor.user, *SEARCH_ROLES)
     _record_search(actor, "audit.export", query, now)
+    rows = list(db.session.scalars(_statement(query).order_by(AuditLog.id).limit(EXPORT_LIMIT)))
+    table = render(rows)
     book = Workbook()
     sheet = book.active
     sheet.title = "操作日志"
-    sheet.append(["序号", "时间(UTC)", "操作人", "操作", "对象类型", "对象", "户ID", "来源地址", "变更前", "变更后",
-                  "哈希"])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    rows = db.session.scalars(_statement(query).order_by(AuditLog.id).limit(EXPORT_LIMIT))
-    for number, row in enumerate(rows, start=2):
-        for column, value in enumerate((row.id, row.at, row.actor_name, row.action, row.target_type, row.target_id,
-                                        row.household_id, row.ip, _short(mask_personal(row.before)),
-                                        _short(mask_personal(row.after)), row.hash),
-                                       start=1):
-            put(sheet, number, column, value)  # text stays text (no formulas), without illegal characters
+    header_row(sheet, table.headers, table.widths)
+    for number, line in enumerate(table.rows, start=2):
+        for column, value in enumerate(line, start=1):
+            put(sheet, number, column, _short(value)).alignment = WRAP  # text stays text (no formulas)
+    sheet.auto_filter.ref = f"A1:{sheet.cell(row=1, column=len(table.headers)).column_letter}{len(table.rows) + 1}"
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def _short(value: object) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= 32000 else text[:32000] + "…"
+def _short(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    return value if len(value) <= 32000 else value[:32000] + "…"
+
+
+def households(actor: Actor, limit: int = 2000) -> list[tuple[str, str]]:
+    """(code, head's name) of the households of the actor's projects, for the household filter's choices."""
+    require_role(actor.user, *SEARCH_ROLES)
+    stmt = restrict_to_projects(select(Household.code, Household.head_name), Household.project_id, actor.user)
+    return [tuple(row) for row in db.session.execute(stmt.order_by(Household.code).limit(limit))]
 
 
 def people(actor: Actor) -> list[User]:

@@ -8,7 +8,6 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,6 +17,7 @@ from app.models import CompletionDay, Household, HumanTask, ProcessInstance, Pro
 from services import deadlines, supervision
 from services.access import project_ids, require_role, restrict_to_projects
 from services.context import Actor
+from services.excel.sheets import header_row, put
 from services.tasks import IS_OPEN
 from services.tx import is_sqlite, transaction
 
@@ -196,40 +196,44 @@ def progress_dict(report: ProjectProgress, role_names: dict[str, str] | None = N
     }
 
 
+COUNT, MONEY, PERCENT = "#,##0", "#,##0.00", "0.00%"
+
+
+def _sheet(book: Workbook, title: str, columns: list[tuple[str, int, str | None]], lines: list[list[Any]],
+           *, first: bool = False) -> None:
+    """A sheet of the report: (header, width, number format) per column, then the lines."""
+    sheet = book.active if first else book.create_sheet(title)
+    sheet.title = title
+    header_row(sheet, [c[0] for c in columns], [c[1] for c in columns])
+    for number, line in enumerate(lines, start=2):
+        for column, (value, (_, _, fmt)) in enumerate(zip(line, columns, strict=True), start=1):
+            cell = put(sheet, number, column, value)
+            if fmt:
+                cell.number_format = fmt
+
+
 def workbook(reports: list[ProjectProgress], labels: dict[str, str]) -> bytes:
-    """The progress report as an .xlsx file with Chinese headers."""
+    """The progress report as an .xlsx file with Chinese headers: rates as percentages, money with thousands
+    separators and two decimals, counts as whole numbers, columns wide enough to read."""
     book = Workbook()
-    sheet = book.active
-    sheet.title = "项目进度"
-    sheet.append(["项目编号", "项目名称", "户数", "已签约", "签约率", "已结案", "协议金额(元)", "已拨付(元)",
-                  "拨付进度"])
-    for r in reports:
-        t = r.total.as_dict()
-        sheet.append([r.project.code, r.project.name, t["households"], t["signed"], t["sign_rate"], t["closed"],
-                      float(r.total.agreed), float(r.total.paid), t["paid_rate"]])
-    groups = book.create_sheet("工作组")
-    groups.append(["项目", "工作组", "户数", "已签约", "签约率", "协议金额(元)", "已拨付(元)"])
-    for r in reports:
-        for g, part in r.groups:
-            d = part.as_dict()
-            groups.append([r.project.name, g.name if g else "未分组", d["households"], d["signed"], d["sign_rate"],
-                           float(part.agreed), float(part.paid)])
-    steps = book.create_sheet("各环节")
-    steps.append(["项目", "环节", "在办", "超期"])
-    for r in reports:
-        for counts in r.steps.values():
-            steps.append([r.project.name, counts["name"], counts["open"], counts["overdue"]])
-    late = book.create_sheet("超期统计")
-    late.append(["项目", "角色/人员", "超期数"])
-    for r in reports:
-        for role, n in sorted(r.overdue_by_role.items()):
-            late.append([r.project.name, labels.get(role, role), n])
-        for person in r.overdue_by_person:
-            late.append([r.project.name, person["display_name"] or "未签收", person["count"]])
-    for each in book.worksheets:
-        for cell in each[1]:
-            cell.font = Font(bold=True)
-        each.freeze_panes = "A2"
+    _sheet(book, "项目进度", [("项目编号", 14, None), ("项目名称", 24, None), ("户数", 8, COUNT), ("已签约", 8, COUNT),
+                          ("签约率", 9, PERCENT), ("已结案", 8, COUNT), ("协议金额(元)", 18, MONEY),
+                          ("已拨付(元)", 18, MONEY), ("拨付进度", 10, PERCENT)],
+           [[r.project.code, r.project.name, r.total.households, r.total.signed, r.total.as_dict()["sign_rate"],
+             r.total.closed, float(r.total.agreed), float(r.total.paid), r.total.as_dict()["paid_rate"]]
+            for r in reports], first=True)
+    _sheet(book, "工作组", [("项目", 24, None), ("工作组", 16, None), ("户数", 8, COUNT), ("已签约", 8, COUNT),
+                         ("签约率", 9, PERCENT), ("协议金额(元)", 18, MONEY), ("已拨付(元)", 18, MONEY)],
+           [[r.project.name, g.name if g else "未分组", part.households, part.signed, part.as_dict()["sign_rate"],
+             float(part.agreed), float(part.paid)] for r in reports for g, part in r.groups])
+    _sheet(book, "各环节", [("项目", 24, None), ("环节", 18, None), ("在办", 8, COUNT), ("超期", 8, COUNT)],
+           [[r.project.name, counts["name"], counts["open"], counts["overdue"]]
+            for r in reports for counts in r.steps.values()])
+    late = [[r.project.name, labels.get(role, role), n]
+            for r in reports for role, n in sorted(r.overdue_by_role.items())]
+    late += [[r.project.name, person["display_name"] or "未签收", person["count"]]
+             for r in reports for person in r.overdue_by_person]
+    _sheet(book, "超期统计", [("项目", 24, None), ("角色/人员", 16, None), ("超期数", 8, COUNT)], late)
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -33,7 +33,10 @@ class TaskQuery:
     assigned: str | None = None  # "me" | "unassigned"
     overdue: bool | None = None
     returned: bool | None = None
+    due_soon: timedelta | None = None  # only steps falling due within this time from now (not yet overdue)
     q: str | None = None
+    sort: str = "due"  # a key of SORTS
+    descending: bool = False
     page: int = 1
     per_page: int = 50
 
@@ -110,6 +113,8 @@ def _inbox_base(user: User, now: datetime, query: TaskQuery, *, rows: bool = Fal
         stmt = stmt.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
     if query.returned is not None:
         stmt = stmt.where(HumanTask.returned.is_(query.returned))
+    if query.due_soon is not None:
+        stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < now + query.due_soon)
     if query.q:
         pattern = f"%{query.q.strip()}%"
         stmt = stmt.where(or_(Household.code.ilike(pattern), Household.head_name.ilike(pattern),
@@ -124,17 +129,44 @@ def assignee_only():
     return joinedload(HumanTask.assignee).options(lazyload(User.roles), lazyload(User.groups))
 
 
+# the inbox's orders: the columns after the first break ties, the id last keeps every order stable (paging
+# never shows a step twice); "due" is the order of the open-steps index ix_human_tasks_open_inbox
+SORTS: dict[str, tuple[Any, ...]] = {
+    "due": (HumanTask.due_at, HumanTask.created_at),
+    "arrival": (HumanTask.created_at,),
+    "household": (Household.code,),
+    "step": (HumanTask.name, HumanTask.due_at),
+    "returned": (HumanTask.returned, HumanTask.due_at, HumanTask.created_at),  # returned steps first
+}
+
+
+def _order(query: TaskQuery) -> list[Any]:
+    """ORDER BY of the query's sort: due times missing last in both directions; returned-first is one order."""
+    columns = SORTS.get(query.sort, SORTS["due"])
+    descending = query.descending and query.sort != "returned"
+    order = []
+    for column in columns:
+        if column is HumanTask.returned:
+            order.append(column.desc())
+        elif column is HumanTask.due_at:
+            order.append((column.desc() if descending else column.asc()).nulls_last())
+        else:
+            order.append(column.desc() if descending else column.asc())
+    order.append(HumanTask.id.desc() if descending else HumanTask.id.asc())
+    return order
+
+
 def list_tasks(user: User, query: TaskQuery, now: datetime, *, known_total: int | None = None,
                ) -> tuple[list[Row], int]:
-    """One page of the user's open steps (rows of ROW_COLUMNS), the most urgent first, and the total count.
+    """One page of the user's open steps (rows of ROW_COLUMNS) in the query's order (the most urgent first
+    unless told otherwise), and the total count.
 
     The count is not queried when known_total gives it (see total_from_counts) or when the page is the last
     one (fewer rows than a page: the total is the rows before it and on it).
     """
     stmt = (
         _inbox_base(user, now, query, rows=True)
-        # steps without a due time last (NULLS LAST), in the order of the open-steps index
-        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
+        .order_by(*_order(query))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     )
@@ -150,14 +182,16 @@ def list_tasks(user: User, query: TaskQuery, now: datetime, *, known_total: int 
 
 def total_from_counts(query: TaskQuery, counts: dict[str, Any]) -> int | None:
     """How many steps the query lists, when one of the inbox's badge counts (inbox_counts) is exactly that."""
-    given = {name for name in ("role", "project_id", "instance_id", "assigned", "overdue", "returned", "q")
-             if getattr(query, name) is not None}
+    given = {name for name in ("role", "project_id", "instance_id", "assigned", "overdue", "returned", "due_soon",
+                               "q") if getattr(query, name) is not None}
     if not given:
         return counts["total"]
     if given == {"overdue"} and query.overdue is True:
         return counts["overdue"]
     if given == {"returned"} and query.returned is True:
         return counts["returned"]
+    if given == {"due_soon"} and counts.get("due_soon_window") == query.due_soon:
+        return counts["due_soon"]
     if given == {"assigned"}:
         return counts["mine"] if query.assigned == "me" else counts["unassigned"]
     if given == {"role"}:
@@ -190,7 +224,8 @@ def inbox_counts(user: User, now: datetime, due_soon: timedelta) -> dict[str, An
         by_role[row[0]] = by_role.get(row[0], 0) + row[2]
         by_project[row[1]] = by_project.get(row[1], 0) + row[2]
     return {"total": totals[0], "mine": totals[1], "returned": totals[2], "overdue": totals[3],
-            "due_soon": totals[4], "unassigned": totals[5], "by_role": by_role, "by_project": by_project,
+            "due_soon": totals[4], "due_soon_window": due_soon, "unassigned": totals[5], "by_role": by_role,
+            "by_project": by_project,
             "by_role_project": {(row[0], row[1]): row[2] for row in rows}}
 
 

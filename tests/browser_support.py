@@ -137,13 +137,17 @@ def submit_of(page: Page, field: str) -> Locator:
     return page.locator(field).locator("xpath=ancestor::form[1]").locator("[type=submit]")
 
 
+# where a role lands after signing in (everyone else: the inbox)
+LANDINGS = {"supervisor": "/supervisor", "process_owner": "/processes", "admin": "/admin"}
+
+
 def sign_in(page: Page, username: str, password: str = factories.PASSWORD) -> None:
-    """Sign in through the login page and land in the inbox."""
+    """Sign in through the login page and land where the role works (the inbox for most)."""
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", password)
     submit_of(page, "#password").click()
-    expect(page).to_have_url(path_is("/inbox"))
+    expect(page).to_have_url(path_is(LANDINGS.get(username, "/inbox")))
 
 
 def sign_out(page: Page) -> None:

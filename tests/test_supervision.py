@@ -183,9 +183,9 @@ def test_reassign_and_deadline_forms(world, cases, client):
     assert response.status_code == 302
     db.session.expire_all()
     assert open_row(idle.id, "survey").assignee_id == world.users["surveyor"].id
-    response = client.post("/supervisor/deadlines", data={"bpmn_id": "survey", "due": "forever"})
+    response = client.post("/supervisor/deadlines", data={"bpmn_id": "survey", "days": "x"})
     assert response.status_code == 422
-    response = client.post("/supervisor/deadlines", data={"bpmn_id": "survey", "due": "P2D"})
+    response = client.post("/supervisor/deadlines", data={"bpmn_id": "survey", "days": "2"})
     assert response.status_code == 302
 
 

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 from app.auth import bp
 from app.models import utcnow
 from app.security import start_session
-from app.web import page_actor
+from app.web import landing, page_actor
 from services import identity, throttle
 from services.errors import TooManyRequests, Unauthorized
 from services.problems import problem
@@ -29,13 +29,13 @@ class LoginForm(FlaskForm):
 def _safe_next(target: str | None) -> str:
     if target and urlparse(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("inbox.index")
+    return url_for(landing(current_user))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("inbox.index"))
+        return redirect(url_for(landing(current_user)))
     form = LoginForm()
     error, status, headers = None, 200, {}
     if form.validate_on_submit():

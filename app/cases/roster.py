@@ -1,4 +1,5 @@
-"""The roster pages: import households from an .xlsx roster, download its template and the case ledger."""
+"""The roster pages: the projects with their ledgers, import households from an .xlsx roster, download its
+template and the case ledger."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,13 +7,14 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from app import labels
 from app.api.routes_excel import roster_limits, send_xlsx
 from app.cases import bp
 from app.models import utcnow
 from app.web import page_actor
+from services import access
 from services.errors import ServiceError
 from services.excel import ledger, roster
 from services.excel.checks import Problem
@@ -91,3 +93,11 @@ def roster_template(project_id: int):
 def ledger_xlsx(project_id: int):
     """The case ledger, for signed-in users of the project (audited)."""
     return send_xlsx(ledger.export(page_actor(), project_id, now=utcnow(), timezone=current_app.config["TIMEZONE"]))
+
+
+@bp.get("/projects")
+@login_required
+def projects():
+    """The user's projects, each with its case ledger and, for importers, the roster import."""
+    return render_template("cases/projects.html", projects=access.visible_projects(current_user),
+                           can_import=current_user.has_role(*roster.IMPORTERS))

@@ -25,14 +25,17 @@ def _due_soon() -> timedelta:
 @bp.get("/inbox")
 @login_required
 def index():
-    assigned = request.args.get("assigned")
+    assigned, sort = request.args.get("assigned"), request.args.get("sort")
     query = tasks.TaskQuery(
         role=request.args.get("role") or None,
         project_id=int_arg("project_id"),
         assigned=assigned if assigned in ("me", "unassigned") else None,
         overdue=bool_arg("overdue"),
         returned=bool_arg("returned"),
+        due_soon=_due_soon() if bool_arg("due_soon") else None,
         q=(request.args.get("q") or "").strip()[:100] or None,
+        sort=sort if sort in tasks.SORTS else "due",
+        descending=request.args.get("dir") == "desc",
         page=int_arg("page", 1, maximum=100000),
         per_page=50,
     )

@@ -1,4 +1,5 @@
-"""The home page, health check, language switch and the notification centre."""
+"""The home page (each role's landing), the administration page, health check, language switch and the
+notification centre."""
 from __future__ import annotations
 
 from urllib.parse import urlparse
@@ -8,15 +9,23 @@ from flask_login import current_user, login_required
 
 from app.main import bp
 from app.models import utcnow
-from app.web import page_actor
-from services import health, notifications
+from app.web import landing, page_actor
+from services import access, health, notifications
 
 
 @bp.get("/")
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("inbox.index"))
+    return redirect(url_for(landing(current_user)))
+
+
+@bp.get("/admin")
+@login_required
+def administration():
+    """The administrator's landing: what the administrator may use, one link each."""
+    access.require_role(current_user, "admin")
+    return render_template("main/admin.html")
 
 
 @bp.get("/healthz")

@@ -7,11 +7,11 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import labels
+from app import labels, timeparts
 from app.models import utcnow
 from app.supervisor import bp
-from app.web import int_arg, page_actor
-from services import access, deadlines, definitions, reports, supervision
+from app.web import download_headers, int_arg, page_actor
+from services import access, deadlines, definitions, reassignment, reports, supervision
 from services.errors import InvalidInput
 from services.roles import ROLES, role_label
 
@@ -28,6 +28,7 @@ def overview():
     cases, total = supervision.stuck_cases(actor, query, now)
     return render_template(
         "supervisor/overview.html", cases=cases, total=total, query=query, now=now,
+        candidates=reassignment.candidates({(t.role, t.project_id) for c in cases for t in c.tasks}),
         by_role=supervision.overdue_by_role(actor, query.project_id, now),
         by_person=supervision.overdue_by_person(actor, query.project_id, now),
         projects=access.visible_projects(current_user), groups=access.visible_groups(current_user),
@@ -89,7 +90,7 @@ def report_xlsx():
     labels = {code: role_label(code, "zh") for code in ROLES}
     return Response(reports.workbook(rows, labels),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=progress-report.xlsx"})
+                    headers=download_headers(_("progress-report") + f"-{utcnow():%Y%m%d}.xlsx"))
 
 
 @bp.route("/deadlines", methods=["GET", "POST"])
@@ -98,12 +99,14 @@ def deadline_page():
     actor = page_actor()
     project_id = int_arg("project_id")
     errors: dict = {}
+    typed: dict = {}
     if request.method == "POST":
         bpmn_id = request.form.get("bpmn_id", "")
         scope = request.form.get("project_id", "")
+        typed = {bpmn_id: (request.form.get("days", ""), request.form.get("hours", ""))}
+        due = timeparts.to_iso(*typed[bpmn_id])
         try:
-            deadlines.set_deadline(actor, bpmn_id, {"due": request.form.get("due", "").strip(),
-                                                    "project_id": int(scope) if scope.isdigit() else None},
+            deadlines.set_deadline(actor, bpmn_id, {"due": due, "project_id": int(scope) if scope.isdigit() else None},
                                    now=utcnow())
         except InvalidInput as exc:
             errors = {bpmn_id: [p for ps in exc.fields.values() for p in ps]}
@@ -112,5 +115,5 @@ def deadline_page():
             return redirect(url_for("supervisor.deadline_page", project_id=project_id))
     return render_template("supervisor/deadlines.html", views=deadlines.list_deadlines(actor, project_id),
                            project_id=project_id, projects=access.visible_projects(current_user),
-                           errors=errors, can_edit=current_user.has_role("supervisor", "admin")), \
-        (422 if errors else 200)
+                           errors=errors, typed=typed, days_hours=timeparts.days_hours,
+                           can_edit=current_user.has_role("supervisor", "admin")), (422 if errors else 200)

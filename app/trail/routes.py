@@ -1,15 +1,18 @@
-"""Audit-trail routes: search with filters, per person and per household, .xlsx export."""
+"""Audit-trail routes: search with filters, per person and per household, .xlsx export — in the office's words."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from flask import Response, render_template, request
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.models import utcnow
 from app.trail import bp
-from app.web import int_arg, page_actor
+from app.trail.present import Presenter, action_choices, sheet
+from app.web import download_headers, int_arg, page_actor
 from services import audit_search
+from services.excel.sheets import XLSX
 
 
 def _date(name: str, *, end: bool = False) -> datetime | None:
@@ -36,13 +39,14 @@ def search():
     actor = page_actor()
     query = _query()
     rows, total = audit_search.search(actor, query, utcnow())
-    return render_template("trail/search.html", rows=rows, total=total, query=query,
-                           people=audit_search.people(actor), args=request.args)
+    presenter = Presenter(audit_search.names(rows))
+    return render_template("trail/search.html", rows=[presenter.row(r) for r in rows], total=total, query=query,
+                           people=audit_search.people(actor), households=audit_search.households(actor),
+                           actions=action_choices(), args=request.args)
 
 
 @bp.get("/export.xlsx")
 @login_required
 def export():
-    data = audit_search.export(page_actor(), _query(), utcnow())
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=audit-trail.xlsx"})
+    data = audit_search.export(page_actor(), _query(), utcnow(), lambda rows: sheet(rows, audit_search.names(rows)))
+    return Response(data, mimetype=XLSX, headers=download_headers(_("audit-trail") + f"-{utcnow():%Y%m%d}.xlsx"))
