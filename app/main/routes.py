@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from app.main import bp
 from app.models import utcnow
 from app.web import page_actor
-from services import health, notifications
+from services import health, mailer, notifications
 
 
 @bp.get("/")
@@ -40,7 +40,9 @@ def set_language(code: str):
 @login_required
 def notification_centre():
     rows = notifications.for_user(current_user.id, limit=200)
-    return render_template("main/notifications.html", rows=rows, render=notifications.render)
+    undelivered = mailer.failed_count() if current_user.has_role("admin") else 0
+    return render_template("main/notifications.html", rows=rows, render=notifications.render,
+                           undelivered=undelivered)
 
 
 @bp.post("/notifications/<int:notification_id>/read")
