@@ -121,6 +121,12 @@ def all_sent(prefix: str, count: int):
     return lambda: email_states(prefix).get("sent", 0) == count
 
 
+def wait_for_deliveries(sink: Sink, texts: list[str], count: int) -> None:
+    """Until count more of these texts have arrived (the worker is in the middle of sending them)."""
+    start = sum(sink.received[t] for t in texts)
+    wait_until(lambda: sum(sink.received[t] for t in texts) >= start + count, 20, "deliveries")
+
+
 def repeats(sink: Sink, texts: list[str]) -> tuple[int, int]:
     """(copies beyond the first, the most copies of one text); every text must have come."""
     counts = [sink.received[t] for t in texts]
@@ -129,12 +135,12 @@ def repeats(sink: Sink, texts: list[str]) -> tuple[int, int]:
 
 
 def test_worker_kills_mid_sending_repeat_at_most_the_copy_in_flight(stack):
-    texts = pending_copies("K", 120, stack.world.users["surveyor"].id)
+    texts = pending_copies("K", 80, stack.world.users["surveyor"].id)
     stack.sink.delay = 0.02
     worker = stack.procs.start_worker()
     kills = 0
-    for _ in range(4):
-        time.sleep(0.7)
+    for _ in range(3):
+        wait_for_deliveries(stack.sink, texts, 10)  # killed while it is sending
         stack.procs.kill_worker(worker)
         kills += 1
         worker = stack.procs.start_worker()
@@ -149,9 +155,9 @@ def test_database_restarts_while_sending_repeat_at_most_the_copy_in_flight(stack
     texts = pending_copies("R", 120, stack.world.users["surveyor"].id)
     stack.sink.delay = 0.02
     worker = stack.procs.start_worker()
-    time.sleep(0.8)
+    wait_for_deliveries(stack.sink, texts, 10)  # the database goes while the worker is sending
     stack.pg.restart()
-    time.sleep(0.8)
+    wait_for_deliveries(stack.sink, texts, 10)
     stack.pg.restart(pause=1.5)
     db.session.rollback()
     db.engine.dispose()
