@@ -98,7 +98,9 @@ def worker_settings(config: dict) -> tuple[escalation.EscalationTimes, mailer.Sm
     )
     smtp = mailer.SmtpSettings(host=config["SMTP_HOST"], port=config["SMTP_PORT"], username=config["SMTP_USER"],
                                password=config["SMTP_PASSWORD"], sender=config["SMTP_FROM"],
-                               starttls=config["SMTP_STARTTLS"])
+                               starttls=config["SMTP_STARTTLS"], timeout=config["SMTP_TIMEOUT"],
+                               lease=config["SMTP_LEASE_SECONDS"], retry_after=config["SMTP_RETRY_SECONDS"],
+                               max_attempts=config["SMTP_MAX_ATTEMPTS"])
     return times, smtp
 
 

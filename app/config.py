@@ -67,6 +67,12 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
     SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@localhost")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
+    # a claim on an e-mail copy older than this was a worker that died; temporary refusals wait
+    # SMTP_RETRY_SECONDS, doubling, up to SMTP_MAX_ATTEMPTS tries (see services/mailer.py)
+    SMTP_LEASE_SECONDS = float(os.environ.get("SMTP_LEASE_SECONDS", "120"))
+    SMTP_RETRY_SECONDS = float(os.environ.get("SMTP_RETRY_SECONDS", "60"))
+    SMTP_MAX_ATTEMPTS = int(os.environ.get("SMTP_MAX_ATTEMPTS", "8"))
     TESTING = False
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import HumanTask, ProcessDefinition, StepDeadline
-from services import audit, definitions, durations
+from services import audit, definitions, durations, store
 from services.access import get_project, require_role
 from services.context import Actor
 from services.engine import UserTaskInfo
@@ -131,8 +131,9 @@ def _reschedule_open_steps(bpmn_id: str, project_id: int | None, now: datetime) 
     query = select(HumanTask).where(HumanTask.status == "ready", HumanTask.bpmn_id == bpmn_id)
     if project_id is not None:
         query = query.where(HumanTask.project_id == project_id)
+    store.lock_instances_of_steps(list(db.session.scalars(query.with_only_columns(HumanTask.id))))
     count = 0
-    for row in db.session.scalars(query):
+    for row in db.session.scalars(query.order_by(HumanTask.id).with_for_update(of=HumanTask)):
         if project_id is None and _override(bpmn_id, row.project_id) != _override(bpmn_id, None):
             continue  # the project keeps its own setting
         text = _override(bpmn_id, row.project_id)

@@ -2,10 +2,15 @@
 
 Rows are claimed with FOR UPDATE SKIP LOCKED (on SQLite the write lock is
 taken first), so any number of workers can run at once; each notice has a
-unique key (task, level, recipient) and is inserted with ON CONFLICT DO
+unique key (task, due time, level, recipient) and is inserted with ON CONFLICT DO
 NOTHING, so it is written exactly once whatever happens. A batch is read as
 plain rows and written back with one UPDATE sent for all of them: a catch-up
 pass over thousands of overdue steps stays in seconds.
+
+The due time is part of the key: when a supervisor changes a deadline the step escalates afresh, and the
+notices of its new deadline are new notices. The lock order is the one of every change to a case: the
+instance first, then its steps — a step is claimed together with its instance (both SKIP LOCKED), so a
+completion holding the instance is passed over, never waited for.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, text, update
 
 from app.extensions import db
-from app.models import Household, HumanTask, Role, User, WorkGroup
+from app.models import Household, HumanTask, ProcessInstance, Role, User, WorkGroup
 from services import notifications, signals
 from services.access import user_ids_with_role
 from services.tx import is_sqlite, take_write_lock, transaction
@@ -130,7 +135,13 @@ def _notices(row: Step, level: int, kind: str, user_ids: Iterable[int], params: 
              now: datetime) -> list[dict]:
     signals.task_escalated.send(row, level=level, now=now)
     return [{"user_id": uid, "kind": kind, "params": params, "task_id": row.id, "instance_id": row.instance_id,
-             "dedupe_key": f"esc:{row.id}:{level}:{uid}", "created_at": now} for uid in sorted(user_ids)]
+             "dedupe_key": dedupe_key(row.id, row.due_at, level, uid), "created_at": now}
+            for uid in sorted(user_ids)]
+
+
+def dedupe_key(task_id: int, due_at: datetime, level: int, user_id: int) -> str:
+    """One notice per step, deadline, level and recipient: a changed deadline announces afresh."""
+    return f"esc:{task_id}:{due_at.strftime('%Y%m%d%H%M%S%f')}:{level}:{user_id}"
 
 
 def run(now: datetime, times: EscalationTimes = EscalationTimes(), batch: int = 500) -> int:
@@ -143,10 +154,11 @@ def run(now: datetime, times: EscalationTimes = EscalationTimes(), batch: int = 
             rows = [Step(*values) for values in db.session.execute(
                 select(*_STEP_COLUMNS)
                 .join(Household, Household.id == HumanTask.household_id)
+                .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                 .where(HumanTask.status == "ready", HumanTask.next_escalation_at <= now)
                 .order_by(HumanTask.next_escalation_at, HumanTask.id)
                 .limit(batch)
-                .with_for_update(skip_locked=True, of=HumanTask)
+                .with_for_update(skip_locked=True, of=(ProcessInstance, HumanTask))
             )]
             notices: list[dict] = []
             for row in rows:

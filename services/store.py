@@ -52,6 +52,23 @@ def lock_for_step(task_id: int, *conditions: Any) -> ProcessInstance | None:
     return db.session.scalar(stmt)
 
 
+def lock_instances_of_steps(task_ids: list[int]) -> list[int]:
+    """Lock the instances of these steps (in id order) before the steps themselves are written.
+
+    The one lock order for everything that changes a case: its instance first, then its steps. A change
+    that locked a step first and then reached its instance (a history row's foreign key takes a share lock
+    on it) would deadlock against a completion, which holds the instance and then writes the step.
+    """
+    if not task_ids:
+        return []
+    owners = select(HumanTask.instance_id).where(HumanTask.id.in_(task_ids)).scalar_subquery()
+    if is_sqlite():
+        take_write_lock()
+        return list(db.session.scalars(select(ProcessInstance.id).where(ProcessInstance.id.in_(owners))))
+    return list(db.session.scalars(select(ProcessInstance.id).where(ProcessInstance.id.in_(owners))
+                                   .order_by(ProcessInstance.id).with_for_update(of=ProcessInstance)))
+
+
 def open_steps(instance_id: int) -> dict[str, HumanTask]:
     """The instance's open steps by task guid, read afresh (call it holding the instance's lock)."""
     rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,

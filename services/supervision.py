@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
-from services import audit, history, notifications
+from services import audit, history, notifications, store
 from services.access import can_see_project, require_role, restrict_to_projects
 from services.context import Actor
 from services.errors import InvalidInput
@@ -143,8 +143,9 @@ def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
             else None
         if target is None or not target.active:
             raise InvalidInput(problem("reassign_user"), {"user_id": [problem("user_inactive")]})
+        store.lock_instances_of_steps(task_ids)  # the instances before their steps, as every change to a case
         rows = list(db.session.scalars(select(HumanTask).where(HumanTask.id.in_(task_ids))
-                                       .with_for_update(of=HumanTask)))
+                                       .order_by(HumanTask.id).with_for_update(of=HumanTask)))
         problems = []
         found = {r.id for r in rows}
         problems += [problem("reassign_step_missing", task=t) for t in task_ids if t not in found]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User, utcnow
-from services import audit, definitions, history, personal
+from services import audit, definitions, history, personal, store
 from services.access import can_see_project, project_ids
 from services.context import Actor
 from services.errors import Conflict, Forbidden, NotFound
@@ -267,6 +267,7 @@ def _set_assignee(actor: Actor, task_id: int, now: datetime, *, claim: bool) -> 
     """One conditional UPDATE: only an open step that is free or already the actor's changes hands."""
     with transaction():
         row = task_for_action(actor.user, task_id)
+        store.lock_instances_of_steps([row.id])  # the instance before its step, as every change to a case
         values = ({"assignee_id": actor.id,
                    "claimed_at": case((HumanTask.assignee_id == actor.id, HumanTask.claimed_at), else_=now)}
                   if claim else {"assignee_id": None, "claimed_at": None})

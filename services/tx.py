@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -20,30 +22,64 @@ register_problems({
 })
 
 
+@dataclass
+class Unit:
+    """A request whose changes commit together with what it writes last (an API call's idempotency key):
+    while active, each transaction block only flushes; a failed block ends it, and later blocks commit."""
+
+    active: bool = True
+
+
+_unit: ContextVar[Unit | None] = ContextVar("unit", default=None)
+
+
+def begin_unit() -> Unit:
+    """Defer the commits of this context's transaction blocks to the caller (see Unit)."""
+    unit = Unit()
+    _unit.set(unit)
+    return unit
+
+
+def end_unit() -> None:
+    """Back to committing at the end of each block."""
+    _unit.set(None)
+
+
 @contextmanager
 def transaction(*, keep_loaded: bool = False) -> Iterator[None]:
     """Commit what the block did, or roll all of it back; a lost race is a Conflict.
 
     keep_loaded leaves the objects the block loaded as they were committed, so that answering with them
-    (the changed case, its steps) does not read each one back.
+    (the changed case, its steps) does not read each one back. Inside an active Unit the block flushes
+    instead of committing (the unit's owner commits).
     """
+    unit = _unit.get()
     try:
         yield
-        commit(keep_loaded=keep_loaded)
+        if unit is not None and unit.active:
+            db.session.flush()
+        else:
+            commit(keep_loaded=keep_loaded)
     except StaleDataError:
-        db.session.rollback()
+        _fail(unit)
         raise Conflict(problem("record_stale"), code="stale") from None
     except IntegrityError:
-        db.session.rollback()
+        _fail(unit)
         raise Conflict(problem("integrity"), code="integrity") from None
     except OperationalError as exc:
-        db.session.rollback()
+        _fail(unit)
         if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
             raise Conflict(problem("busy"), code="busy") from None
         raise
     except BaseException:
-        db.session.rollback()
+        _fail(unit)
         raise
+
+
+def _fail(unit: Unit | None) -> None:
+    db.session.rollback()
+    if unit is not None:
+        unit.active = False
 
 
 def commit(*, keep_loaded: bool = False) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.extensions import db
-from services import escalation, mailer, runtime
+from services import escalation, idempotency, mailer, runtime
+from services.tx import transaction
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def run_once(now: datetime, times: escalation.EscalationTimes, smtp: mailer.Smtp
     timers = runtime.fire_due_timers(now)
     notices = escalation.run(now, times)
     emails = mailer.send_pending(smtp, now)
+    with transaction():
+        idempotency.purge(now)
     db.session.remove()
     return PassResult(timers, notices, emails)
 

@@ -31,6 +31,7 @@ def _register_converter(state: BlueprintSetupState) -> None:
 
 from app.api import (  # noqa: E402,F401
     auth,
+    idempotency,
     routes_agreements,
     routes_cases,
     routes_compensation,

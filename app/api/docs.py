@@ -88,12 +88,24 @@ def _error_codes(meta: dict[str, Any], has_path_params: bool) -> set[int]:
     return codes
 
 
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 200},
+    "description": "Any unique string (1-200 printable ASCII characters) chosen by the client for this call. "
+                   "A repeat by the same user with the same key within a day gets the first answer (status and "
+                   "body, with the header Idempotent-Replayed: true) without the call being done again; the "
+                   "same key with another request is a 422. Send it, and after a cut-off answer send the call "
+                   "again with the same key. Only successful answers are kept.",
+}
+
+
 def _operation(rule: Rule, method: str, meta: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": meta["summary"], "tags": [meta["tag"]],
                                  "operationId": f"{rule.endpoint}.{method.lower()}",
                                  "parameters": list(params), "responses": {}}
     if meta["query"] is not None:
         operation["parameters"].append({"in": "query", "schema": meta["query"]})
+    if method in ("POST", "PUT", "PATCH", "DELETE") and not meta["public"]:
+        operation["parameters"].append(IDEMPOTENCY_KEY)
     if meta["body"] == "bpmn":
         operation["requestBody"] = {"required": True, "content": {
             "application/xml": {"schema": {"type": "string"}},

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app.main import bp
 from app.models import utcnow
 from app.web import landing, page_actor
-from services import access, health, notifications
+from services import access, health, mailer, notifications
 
 
 @bp.get("/")
@@ -49,7 +49,9 @@ def set_language(code: str):
 @login_required
 def notification_centre():
     rows = notifications.for_user(current_user.id, limit=200)
-    return render_template("main/notifications.html", rows=rows, render=notifications.render)
+    undelivered = mailer.failed_count() if current_user.has_role("admin") else 0
+    return render_template("main/notifications.html", rows=rows, render=notifications.render,
+                           undelivered=undelivered)
 
 
 @bp.post("/notifications/<int:notification_id>/read")

@@ -21,7 +21,7 @@ from app.models.identity import (
     group_members,
     user_roles,
 )
-from app.models.notification import Notification
+from app.models.notification import IdempotencyKey, Notification
 from app.models.policy import PolicyVersion
 from app.models.supervision import CompletionDay, StepDeadline
 from app.models.types import MAX_ID, utcnow
@@ -41,6 +41,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Household",
+    "IdempotencyKey",
     "LoginFailure",
     "MAX_ID",
     "HumanTask",
