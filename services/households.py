@@ -17,6 +17,7 @@ from services.access import get_household, get_project, require_role, restrict_t
 from services.context import Actor
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages
+from services.text import writable
 from services.tx import transaction
 
 LAND_NATURES = ("collective", "state")
@@ -29,12 +30,12 @@ class HouseholdInput(Schema):
                                              validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
                                                              error="letters, digits, - and _ only")])
     kind = f.String(required=True, validate=validate.OneOf(HOUSEHOLD_KINDS))
-    address = f.String(required=True, validate=validate.Length(min=1, max=255))
-    head_name = f.String(required=True, validate=validate.Length(min=1, max=64))
-    section = f.String(validate=validate.Length(max=64), allow_none=True)
-    phone = f.String(validate=validate.Length(max=32), allow_none=True)
+    address = f.String(required=True, validate=[validate.Length(min=1, max=255), writable])
+    head_name = f.String(required=True, validate=[validate.Length(min=1, max=64), writable])
+    section = f.String(validate=[validate.Length(max=64), writable], allow_none=True)
+    phone = f.String(validate=[validate.Length(max=32), writable], allow_none=True)
     land_nature = f.String(validate=validate.OneOf(LAND_NATURES), allow_none=True)
-    notes = f.String(validate=validate.Length(max=2000), allow_none=True)
+    notes = f.String(validate=[validate.Length(max=2000), writable], allow_none=True)
     work_group_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 

@@ -23,7 +23,9 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.expressions import ExpressionError
 from services.forms import get_form
 from services.modules.completion import complete_module
+from services.problems import problem
 from services.tasks import actionable, task_for_action
+from services.text import first_unwritable
 from services.tx import take_write_lock, transaction
 
 PIPELINE_KEY = "relocation"
@@ -141,6 +143,8 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
             fields["reason"] = ["give the reason for the return"]
         elif len(reason) > 2000:
             fields["reason"] = ["at most 2000 characters"]
+        elif first_unwritable(reason) is not None:
+            fields["reason"] = [problem("unwritable_text", char=first_unwritable(reason))]
         if not targets:
             fields["to"] = ["this step cannot send the case back"]
         elif to not in targets:

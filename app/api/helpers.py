@@ -9,6 +9,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages, schema_instance
+from services.problems import problem
+from services.text import first_unwritable
 
 MAX_DEPTH = 32
 MAX_INT = 2**63 - 1
@@ -58,6 +60,8 @@ def unstorable_values(data: Any) -> dict[str, list[str]]:
         elif isinstance(value, str):
             if not is_clean_text(value):
                 problems[name] = ["text must be valid Unicode without NUL characters"]
+            elif first_unwritable(value) is not None:
+                problems[name] = [problem("unwritable_text", char=first_unwritable(value))]
         elif isinstance(value, float):
             if not math.isfinite(value):
                 problems[name] = ["not a valid number"]

@@ -14,6 +14,7 @@ from services.agreements import context as agreement_context
 from services.agreements.layout import LAYOUTS, Layout, Paragraph, Table
 from services.agreements.template import template_bytes
 from services.errors import Conflict
+from services.text import clean_deep
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -66,7 +67,8 @@ def render_context(context: dict[str, Any]) -> bytes:
     """The .docx of an agreement context; every value is XML-escaped, so no text can change the document."""
     layout = layout_of(context)
     document = DocxTemplate(BytesIO(template_bytes(layout.version)))
-    document.render(context, jinja_env=_environment(escape_xml=True), autoescape=True)
+    # text stored before unwritable characters were refused is printed without them, never a failed document
+    document.render(clean_deep(context), jinja_env=_environment(escape_xml=True), autoescape=True)
     out = BytesIO()
     document.save(out)
     return _normalised(out.getvalue())

@@ -14,6 +14,8 @@ from services import audit, definitions
 from services.access import require_role
 from services.context import Actor
 from services.errors import Conflict, InvalidInput, NotFound
+from services.problems import problem
+from services.text import first_unwritable
 from services.tx import take_write_lock, transaction
 
 EDITOR_ROLES = ("process_owner", "admin")
@@ -89,6 +91,9 @@ def clean_comment(comment: Any) -> str | None:
         comment.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput("the comment is not valid", {"comment": ["must be valid Unicode text"]}) from None
+    if first_unwritable(comment) is not None:
+        raise InvalidInput("the comment is not valid",
+                           {"comment": [problem("unwritable_text", char=first_unwritable(comment))]})
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidInput("the comment is too long", {"comment": [f"at most {MAX_COMMENT} characters"]})
