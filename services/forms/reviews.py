@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema
 from marshmallow import fields as f
 
-from services.forms.fields import choice, money, rows, text
+from services.forms.fields import choice, day, money, rows, text
 
 
 class ReviewForm(Schema):
@@ -21,7 +21,7 @@ class PolicyReviewForm(ReviewForm):
 
 class DecisionForm(Schema):
     decision = choice(_l("Decision"), ("approve",), default="approve")
-    meeting_date = f.Date(required=True, metadata={"title": _l("Meeting date")})
+    meeting_date = day(_l("Meeting date"), back=10)
     attendees = text(_l("Attendees"), required=False, max_len=500)
     minutes = text(_l("Minutes of the meeting"), max_len=5000, widget="textarea")
 

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, validates_schema
 from marshmallow import fields as f
 
-from services.forms.fields import choice, integer, money, rows, text
+from services.forms.fields import choice, day, integer, money, rows, text
 
 
 class Adjustment(Schema):
@@ -19,8 +19,7 @@ class Adjustment(Schema):
 class CalculationForm(Schema):
     option = choice(_l("Compensation option"), ("cash", "swap"))
     policy_version = text(_l("Policy version (empty: the current one)"), required=False, max_len=32)
-    signed_on = f.Date(load_default=None, allow_none=True,
-                       metadata={"title": _l("Expected signing date (for the signing bonus)")})
+    signed_on = day(_l("Expected signing date (for the signing bonus)"), ahead=5, required=False)
     transition_months = integer(_l("Transition months"), required=False, minimum=0, maximum=120)
     swap_area = money(_l("Swap area chosen (㎡, swap only)"), required=False, maximum=100000)
     adjustments = rows(Adjustment, _l("Manual adjustments"), required=False, maximum=20)
@@ -28,8 +27,8 @@ class CalculationForm(Schema):
 
 
 class AgreementForm(Schema):
-    move_deadline = f.Date(required=True, metadata={"title": _l("Moving deadline")})
-    household_signed_on = f.Date(required=True, metadata={"title": _l("Signed by the household on")})
+    move_deadline = day(_l("Moving deadline"), ahead=10)
+    household_signed_on = day(_l("Signed by the household on"))
     bank_account = text(_l("Household's bank account"), required=False, max_len=64)
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
 
@@ -43,7 +42,7 @@ class AgreementForm(Schema):
 class PaymentRow(Schema):
     id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
     amount = money(_l("Amount (yuan)"), minimum="0.01")
-    paid_on = f.Date(required=True, metadata={"title": _l("Paid on")})
+    paid_on = day(_l("Paid on"))
     voucher_no = text(_l("Voucher number"), max_len=64)
     attachment_id = f.Integer(load_default=None, allow_none=True,
                               metadata={"title": _l("Voucher file"), "x-widget": "file:voucher"})
