@@ -5,6 +5,7 @@ from flask import request
 from flask_login import current_user
 
 from services.context import Actor
+from services.text import clean
 
 
 def page_actor() -> Actor:
@@ -15,7 +16,7 @@ def page_actor() -> Actor:
 def int_arg(name: str, default: int | None = None, *, minimum: int = 1, maximum: int = 2**31 - 1) -> int | None:
     """An integer query argument within bounds; the default when missing or malformed."""
     value = request.args.get(name, "")
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # '١٢٣' and '²' are digits to str.isdigit, not ids
         return default
     number = int(value)
     return number if minimum <= number <= maximum else default
@@ -29,3 +30,9 @@ def bool_arg(name: str) -> bool | None:
     if value in ("0", "false", "no", "off"):
         return False
     return None
+
+
+def text_arg(name: str, max_len: int) -> str | None:
+    """A text query argument (a search, a filter): trimmed, cut to max_len, without NUL or other characters no
+    record can hold (they can only have been pasted by mistake); None when empty."""
+    return clean(request.args.get(name) or "").strip()[:max_len] or None

@@ -44,7 +44,7 @@ def _statement(query: AuditQuery):
         key = query.household.strip()
         ids = select(Household.id).where(Household.code == key)
         stmt = stmt.where(or_(AuditLog.household_id.in_(ids),
-                              AuditLog.household_id == (int(key) if key.isdigit() else -1)))
+                              AuditLog.household_id == (int(key) if key.isascii() and key.isdigit() else -1)))
     if query.module:
         stmt = stmt.where(AuditLog.action.like(f"module.{query.module.strip()}.%"))
     if query.action:

@@ -11,7 +11,7 @@ from app import labels
 from app.inbox import bp
 from app.inbox.formdata import values_from_form
 from app.models import utcnow
-from app.web import bool_arg, int_arg, page_actor
+from app.web import bool_arg, int_arg, page_actor, text_arg
 from services import access, history, households, runtime, tasks
 from services.errors import Conflict, InvalidInput
 from services.forms import get_form, json_schema
@@ -26,12 +26,12 @@ def _due_soon() -> timedelta:
 def index():
     assigned = request.args.get("assigned")
     query = tasks.TaskQuery(
-        role=request.args.get("role") or None,
+        role=text_arg("role", 64),
         project_id=int_arg("project_id"),
         assigned=assigned if assigned in ("me", "unassigned") else None,
         overdue=bool_arg("overdue"),
         returned=bool_arg("returned"),
-        q=(request.args.get("q") or "").strip()[:100] or None,
+        q=text_arg("q", 100),
         page=int_arg("page", 1, maximum=100000),
         per_page=50,
     )
