@@ -8,7 +8,7 @@ from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 
-from app import pool
+from app import pool, routing
 from app.config import BASE_DIR, Config
 from app.extensions import babel, csrf, db, login_manager, migrate
 from app.models.types import MAX_ID
@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.json.ensure_ascii = False
     register_extensions(app)
+    routing.register(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -82,7 +83,7 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str) -> User | None:
         """The session's user, if still active and still with the password the session was signed in with."""
         number, _, stamp = user_id.partition(":")
-        if not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
+        if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > MAX_ID:
             return None
         user = db.session.get(User, int(number), options=[joinedload(User.roles),
                                                           joinedload(User.groups).joinedload(WorkGroup.project)])

@@ -30,6 +30,8 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
     PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None  # where pg_dump/pg_restore are, when not on the usual paths
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    # longer addresses are answered 414 by the application (gunicorn.conf.py lets them through to it)
+    MAX_URL_LENGTH = int(os.environ.get("MAX_URL_LENGTH", "4096"))
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")

@@ -89,6 +89,7 @@ ERROR = {
     "forbidden": _l("Your roles do not allow this."),
     "method_not_allowed": _l("This address cannot be used that way."),
     "payload_too_large": _l("The upload is too large."),
+    "uri_too_long": _l("The address is too long; go back and shorten the search."),
     "unsupported_media_type": _l("This type of file is not accepted."),
     "internal_error": _l("An unexpected error occurred; it has been logged."),
     "unavailable": _l("The service is temporarily unavailable."),

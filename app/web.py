@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.models import MAX_ID
 from services.context import Actor
+from services.text import clean
 
 
 def page_actor() -> Actor:
@@ -18,7 +19,7 @@ def page_actor() -> Actor:
 def int_arg(name: str, default: int | None = None, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
     """An integer query argument within bounds; the default when missing or malformed."""
     value = request.args.get(name, "")
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # '١٢٣' and '²' are digits to str.isdigit, not ids
         return default
     number = int(value)
     return number if minimum <= number <= maximum else default
@@ -51,3 +52,9 @@ def download_headers(filename: str) -> dict[str, str]:
     """Content-Disposition of a download named in Chinese: an ASCII fallback and the UTF-8 name (filename*)."""
     fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
     return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"}
+
+
+def text_arg(name: str, max_len: int) -> str | None:
+    """A text query argument (a search, a filter): trimmed, cut to max_len, without NUL or other characters no
+    record can hold (they can only have been pasted by mistake); None when empty."""
+    return clean(request.args.get(name) or "").strip()[:max_len] or None

@@ -20,6 +20,7 @@ from services.forms.registry import flatten_messages
 from services.modules.service import reveal_personal
 from services.problems import N_, CodedSchema, Template, problem
 from services.problems import register as register_problems
+from services.text import writable
 from services.tx import transaction
 
 register_problems({
@@ -41,12 +42,12 @@ class HouseholdInput(CodedSchema):
                                              validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
                                                              error=Template("code_chars"))])
     kind = f.String(required=True, validate=validate.OneOf(HOUSEHOLD_KINDS))
-    address = f.String(required=True, validate=validate.Length(min=1, max=255))
-    head_name = f.String(required=True, validate=validate.Length(min=1, max=64))
-    section = f.String(validate=validate.Length(max=64), allow_none=True)
-    phone = f.String(validate=validate.Length(max=32), allow_none=True)
+    address = f.String(required=True, validate=[validate.Length(min=1, max=255), writable])
+    head_name = f.String(required=True, validate=[validate.Length(min=1, max=64), writable])
+    section = f.String(validate=[validate.Length(max=64), writable], allow_none=True)
+    phone = f.String(validate=[validate.Length(max=32), writable], allow_none=True)
     land_nature = f.String(validate=validate.OneOf(LAND_NATURES), allow_none=True)
-    notes = f.String(validate=validate.Length(max=2000), allow_none=True)
+    notes = f.String(validate=[validate.Length(max=2000), writable], allow_none=True)
     work_group_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
 
 

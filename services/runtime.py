@@ -26,6 +26,7 @@ from services.modules.completion import complete_module
 from services.problems import N_, problem
 from services.problems import register as register_problems
 from services.tasks import actionable, task_for_action
+from services.text import first_unwritable
 from services.tx import take_write_lock, transaction
 
 register_problems({
@@ -156,6 +157,8 @@ def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,
             fields["reason"] = [problem("return_reason")]
         elif len(reason) > 2000:
             fields["reason"] = [problem("at_most_chars", max=2000)]
+        elif first_unwritable(reason) is not None:
+            fields["reason"] = [problem("unwritable_text", char=first_unwritable(reason))]
         if not targets:
             fields["to"] = [problem("return_impossible")]
         elif to not in targets:

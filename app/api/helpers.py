@@ -14,6 +14,7 @@ from services.errors import InvalidInput
 from services.forms.registry import flatten_messages, schema_instance
 from services.problems import N_, problem
 from services.problems import register as register_problems
+from services.text import first_unwritable
 
 register_problems({
     "body_not_json": N_("the body must be JSON"),
@@ -73,6 +74,8 @@ def unstorable_values(data: Any) -> dict[str, list[str]]:
         elif isinstance(value, str):
             if not is_clean_text(value):
                 problems[name] = [problem("text_unicode_nul")]
+            elif first_unwritable(value) is not None:
+                problems[name] = [problem("unwritable_text", char=first_unwritable(value))]
         elif isinstance(value, float):
             if not math.isfinite(value):
                 problems[name] = [problem("number")]

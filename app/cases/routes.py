@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from app.cases import bp
 from app.models import HOUSEHOLD_KINDS, utcnow
-from app.web import int_arg, page_actor
+from app.web import int_arg, page_actor, text_arg
 from services import access, history, households, modules
 from services.errors import InvalidInput, NotFound
 from services.households import LAND_NATURES
@@ -27,10 +27,10 @@ STATUSES = ("running", "completed", "error", "suspended", "cancelled")
 def index():
     status = request.args.get("status")
     query = households.CaseQuery(
-        q=(request.args.get("q") or "").strip()[:100] or None,
+        q=text_arg("q", 100),
         project_id=int_arg("project_id"),
         status=status if status in STATUSES else None,
-        step=(request.args.get("step") or "").strip()[:64] or None,
+        step=text_arg("step", 64),
         page=int_arg("page", 1, maximum=100000),
     )
     rows, total = households.search(page_actor(), query)
@@ -48,10 +48,10 @@ def new():
     if request.method == "POST":
         values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token" and v.strip()}
         project_id = values.pop("project_id", "")
-        if "work_group_id" in values and values["work_group_id"].isdigit():
+        if "work_group_id" in values and values["work_group_id"].isascii() and values["work_group_id"].isdigit():
             values["work_group_id"] = int(values["work_group_id"])
         try:
-            if not project_id.isdigit():
+            if not (project_id.isascii() and project_id.isdigit()):
                 raise InvalidInput(problem("project_choose"), {"project_id": [problem("project_choose")]})
             household, _instance = households.create(page_actor(), int(project_id), values, now=utcnow())
         except InvalidInput as exc:

@@ -7,7 +7,8 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.errors import limits, outage
+from app.errors.outage import safe_rollback
 from services.errors import ServiceError, TooManyRequests
 from services.problems import N_, problem
 from services.problems import register as register_problems
@@ -32,7 +33,8 @@ register_problems({
     "csrf": N_("The form has expired or was not sent from this site. Reload the page and try again."),
 })
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 414: "uri_too_long",
+          415: "unsupported_media_type",
           422: "invalid_input", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
 
 
@@ -76,7 +78,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
-        db.session.rollback()
+        safe_rollback()
         response = make_response(error_response(exc.status, exc.code, exc.message, exc.fields))
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -84,18 +86,26 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        db.session.rollback()
+        safe_rollback()
         return error_response(400, "csrf", problem("csrf"))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        db.session.rollback()
+        safe_rollback()
         status = exc.code or 500
         code = _CODES.get(status, "http_error")
         return error_response(status, code, problem(code))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", problem("internal_error"))
+        return unexpected_response(exc)
+
+    outage.register(app)
+    limits.register(app)
+
+
+def unexpected_response(exc: Exception):
+    """A 500 for what no handler expected, logged with its traceback."""
+    safe_rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return error_response(500, "internal_error", problem("internal_error"))

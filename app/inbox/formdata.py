@@ -58,8 +58,8 @@ def _object(schema: dict[str, Any], form: MultiDict, prefix: str) -> dict[str, A
 def _records(item_schema: dict[str, Any], form: MultiDict, path: str) -> list[dict[str, Any]]:
     """The rows posted as path.N.field, in the order of N, without the rows left blank."""
     prefix = path + "."
-    indexes = sorted({int(key[len(prefix):].split(".", 1)[0]) for key in form
-                      if key.startswith(prefix) and key[len(prefix):].split(".", 1)[0].isdigit()})
+    heads = (key[len(prefix):].split(".", 1)[0] for key in form if key.startswith(prefix))
+    indexes = sorted({int(head) for head in heads if head.isascii() and head.isdigit()})
     rows = []
     for index in indexes:
         row_prefix = f"{prefix}{index}."

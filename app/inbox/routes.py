@@ -11,7 +11,7 @@ from app import labels
 from app.inbox import bp
 from app.inbox.formdata import VERSION_FIELD, values_from_form
 from app.models import utcnow
-from app.web import bool_arg, int_arg, page_actor
+from app.web import bool_arg, int_arg, page_actor, text_arg
 from services import access, history, households, modules, runtime, tasks
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.forms import get_form, json_schema
@@ -27,13 +27,13 @@ def _due_soon() -> timedelta:
 def index():
     assigned, sort = request.args.get("assigned"), request.args.get("sort")
     query = tasks.TaskQuery(
-        role=request.args.get("role") or None,
+        role=text_arg("role", 64),
         project_id=int_arg("project_id"),
         assigned=assigned if assigned in ("me", "unassigned") else None,
         overdue=bool_arg("overdue"),
         returned=bool_arg("returned"),
         due_soon=_due_soon() if bool_arg("due_soon") else None,
-        q=(request.args.get("q") or "").strip()[:100] or None,
+        q=text_arg("q", 100),
         sort=sort if sort in tasks.SORTS else "due",
         descending=request.args.get("dir") == "desc",
         page=int_arg("page", 1, maximum=100000),

@@ -128,7 +128,7 @@ def migrate(definition_id: int):
     version = versions.get_version(definition_id)
     outcomes, chosen, dry_run = [], set(), True
     if request.method == "POST":
-        chosen = {int(v) for v in request.form.getlist("instance_id") if v.isdigit() and len(v) <= 10}
+        chosen = {int(v) for v in request.form.getlist("instance_id") if v.isascii() and v.isdigit() and len(v) <= 10}
         dry_run = request.form.get("action") != "move"
         try:
             outcomes = migration.migrate(actor, definition_id, sorted(chosen), utcnow(), dry_run=dry_run)

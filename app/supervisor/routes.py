@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app import labels, timeparts
 from app.models import utcnow
 from app.supervisor import bp
-from app.web import download_headers, int_arg, page_actor
+from app.web import download_headers, int_arg, page_actor, text_arg
 from services import access, deadlines, definitions, reassignment, reports, supervision
 from services.errors import InvalidInput
 from services.roles import ROLES, role_label
@@ -21,7 +21,7 @@ from services.roles import ROLES, role_label
 def overview():
     query = supervision.StuckQuery(
         days=int_arg("days", 3, minimum=0, maximum=3650), project_id=int_arg("project_id"),
-        step=(request.args.get("step") or "").strip()[:64] or None, group_id=int_arg("group_id"),
+        step=text_arg("step", 64), group_id=int_arg("group_id"),
         assignee_id=int_arg("assignee_id"), page=int_arg("page", 1, maximum=100000))
     now = utcnow()
     actor = page_actor()
@@ -38,10 +38,11 @@ def overview():
 @bp.post("/reassign")
 @login_required
 def reassign():
-    task_ids = [int(t) for t in request.form.getlist("task_id") if t.isdigit()]
+    task_ids = [int(t) for t in request.form.getlist("task_id") if t.isascii() and t.isdigit()]
     user_id = request.form.get("user_id", "")
     try:
-        count = supervision.reassign(page_actor(), task_ids, int(user_id) if user_id.isdigit() else None, utcnow())
+        to_user = int(user_id) if user_id.isascii() and user_id.isdigit() else None
+        count = supervision.reassign(page_actor(), task_ids, to_user, utcnow())
     except InvalidInput as exc:
         for problems in exc.fields.values():
             for problem in problems:
@@ -103,10 +104,11 @@ def deadline_page():
     if request.method == "POST":
         bpmn_id = request.form.get("bpmn_id", "")
         scope = request.form.get("project_id", "")
+        scope_id = int(scope) if scope.isascii() and scope.isdigit() else None
         typed = {bpmn_id: (request.form.get("days", ""), request.form.get("hours", ""))}
         due = timeparts.to_iso(*typed[bpmn_id])
         try:
-            deadlines.set_deadline(actor, bpmn_id, {"due": due, "project_id": int(scope) if scope.isdigit() else None},
+            deadlines.set_deadline(actor, bpmn_id, {"due": due, "project_id": scope_id},
                                    now=utcnow())
         except InvalidInput as exc:
             errors = {bpmn_id: [p for ps in exc.fields.values() for p in ps]}

@@ -10,7 +10,7 @@ from flask_login import login_required
 from app.models import utcnow
 from app.trail import bp
 from app.trail.present import Presenter, action_choices, sheet
-from app.web import download_headers, int_arg, page_actor
+from app.web import download_headers, int_arg, page_actor, text_arg
 from services import audit_search
 from services.excel.sheets import XLSX
 
@@ -26,7 +26,7 @@ def _date(name: str, *, end: bool = False) -> datetime | None:
 
 def _query() -> audit_search.AuditQuery:
     def text(name: str) -> str | None:
-        return (request.args.get(name) or "").strip()[:64] or None
+        return text_arg(name, 64)
 
     return audit_search.AuditQuery(username=text("user"), household=text("household"), module=text("module"),
                                    action=text("action"), since=_date("since"), until=_date("until", end=True),

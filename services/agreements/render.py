@@ -17,6 +17,7 @@ from services.agreements.template import template_bytes
 from services.errors import Conflict
 from services.problems import N_, problem
 from services.problems import register as register_problems
+from services.text import clean_deep
 
 register_problems({
     "template_unknown": N_("the agreement's template version %(version)s is unknown"),
@@ -73,7 +74,7 @@ def render_context(context: dict[str, Any]) -> bytes:
     """The .docx of an agreement context; every value is XML-escaped, so no text can change the document."""
     layout = layout_of(context)
     document = DocxTemplate(BytesIO(template_bytes(layout.version)))
-    document.render(context, jinja_env=_environment(escape_xml=True), autoescape=True)
+    document.render(clean_deep(context), jinja_env=_environment(escape_xml=True), autoescape=True)
     if context.get("draft"):
         _mark_draft(document.docx)
     out = BytesIO()

@@ -108,7 +108,7 @@ def sections(rules: Mapping[str, Any]) -> list[Section]:
 def _get(rules: Any, path: str) -> Any:
     node = rules
     for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        if isinstance(node, list) and part.isascii() and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict):
             node = node.get(part)

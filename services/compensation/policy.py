@@ -22,6 +22,7 @@ from services.context import Actor
 from services.errors import InvalidInput, NotFound
 from services.problems import N_, problem
 from services.problems import register as register_problems
+from services.text import first_unwritable
 from services.tx import transaction
 
 register_problems({
@@ -106,7 +107,7 @@ def suggest_version(today: date) -> str:
     """The next free version name of the year, e.g. 2026.2 after 2026.1."""
     prefix = f"{today.year}."
     names = db.session.scalars(select(PolicyVersion.version).where(PolicyVersion.version.like(f"{prefix}%")))
-    minors = [int(n[len(prefix):]) for n in names if n[len(prefix):].isdigit()]
+    minors = [int(n[len(prefix):]) for n in names if n[len(prefix):].isascii() and n[len(prefix):].isdigit()]
     return f"{prefix}{max(minors, default=0) + 1}"
 
 
@@ -125,6 +126,9 @@ def _check_header(values: dict[str, Any]) -> dict[str, list[str]]:
     comment = values.get("comment")
     if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
         errors["comment"] = [problem("at_most_chars", max=1000)]
+    for key in ("name", "comment"):
+        if key not in errors and isinstance(values.get(key), str) and first_unwritable(values[key]):
+            errors[key] = [problem("unwritable_text", char=first_unwritable(values[key]))]
     return errors
 
 

@@ -6,9 +6,11 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
+
+from services.text import clean
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -39,9 +41,9 @@ class Sheet:
 
 
 def cell_text(value: Any) -> Any:
-    """Text without the control characters a spreadsheet cannot hold (a stray \x01 typed into a name); other
-    values as they are."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    """Text without the characters a spreadsheet cannot hold (a stray \x01 or U+FFFF in a name stored before
+    such text was refused); other values as they are."""
+    return clean(value)
 
 
 def put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:

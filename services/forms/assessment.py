@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 from marshmallow import fields as f
 
-from services.forms.fields import file_ref, money, ref, rows, text
+from services.forms.fields import day, file_ref, money, ref, rows, text
 from services.problems import N_, CodedSchema, problem
 from services.problems import register as register_problems
 
@@ -26,7 +26,7 @@ class AppraisalForm(CodedSchema):
     firm = text(_l("Appraisal firm"), max_len=128)
     appraiser_name = text(_l("Appraiser"), max_len=64)
     report_no = text(_l("Report number"), max_len=64)
-    report_date = f.Date(required=True, metadata={"title": _l("Report date")})
+    report_date = day(_l("Report date"), back=10)
     report_file = file_ref(_l("Appraisal report (file)"), "appraisal_report")
     buildings = rows(AppraisedBuilding, _l("Unit prices per building"), minimum=1, maximum=50,
                      **{"x-rows-from": "buildings"})
@@ -58,5 +58,5 @@ class RightsForm(CodedSchema):
                      **{"x-rows-from": "buildings"})
     persons = rows(ConfirmedPerson, _l("Resettlement persons"), minimum=1, maximum=50, **{"x-rows-from": "persons"})
     basis = text(_l("Basis of determination"), max_len=2000, widget="textarea")
-    determined_on = f.Date(required=True, metadata={"title": _l("Determined on")})
+    determined_on = day(_l("Determined on"), back=10)
     table_file = file_ref(_l("Rights confirmation table (file)"), "rights_table")

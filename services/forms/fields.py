@@ -9,8 +9,10 @@ from marshmallow import ValidationError, validate
 from marshmallow import fields as f
 
 from app.models.types import MAX_ID
+from services.forms.values import BoundedDate, PlainDecimal
 from services.problems import N_, problem
 from services.problems import register as register_problems
+from services.text import writable
 
 register_problems({"phone": N_("not a valid phone number")})
 
@@ -53,19 +55,25 @@ def two_places(value: Decimal) -> None:
 
 def money(title: Any, *, required: bool = True, minimum: str = "0", maximum: Decimal = MAX_MONEY,
           **metadata: Any) -> f.Decimal:
-    """A money or area field: Decimal, two places, within bounds."""
-    return f.Decimal(places=2, as_string=True, required=required, allow_none=not required, allow_nan=False,
-                     validate=[validate.Range(min=Decimal(minimum), max=maximum), two_places],
-                     metadata={"title": title, **metadata})
+    """A money or area field: plain digits with at most two decimals (checked before rounding), within bounds."""
+    return PlainDecimal(places=2, as_string=True, required=required, allow_none=not required, allow_nan=False,
+                        validate=[validate.Range(min=Decimal(minimum), max=maximum), two_places],
+                        metadata={"title": title, **metadata})
+
+
+def day(title: Any, *, back: int = 5, ahead: int = 1, required: bool = True) -> f.Date:
+    """A date of the case's business (a payment, a signing): within `back` years before today and `ahead` after."""
+    extra: dict[str, Any] = {"required": True} if required else {"load_default": None, "allow_none": True}
+    return BoundedDate(back=back, ahead=ahead, metadata={"title": title}, **extra)
 
 
 def text(title: Any, *, required: bool = True, max_len: int = 200, widget: str | None = None) -> f.String:
-    """A text field; a required one may not be blank."""
+    """A text field; a required one may not be blank, none may hold what the office's documents cannot."""
     metadata: dict[str, Any] = {"title": title}
     if widget:
         metadata["x-widget"] = widget
     return f.String(required=required, allow_none=not required,
-                    validate=validate.Length(min=1 if required else 0, max=max_len), metadata=metadata)
+                    validate=[validate.Length(min=1 if required else 0, max=max_len), writable], metadata=metadata)
 
 
 def choice(title: Any, options: tuple[str, ...], *, required: bool = True, default: str | None = None) -> f.String:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields as f
 from marshmallow import pre_load
 
-from services.forms.fields import choice, file_ref, money, rows, text
+from services.forms.fields import choice, day, file_ref, money, rows, text
 from services.problems import CodedSchema
 
 
@@ -24,7 +24,7 @@ class PolicyReviewForm(ReviewForm):
 
 class DecisionForm(CodedSchema):
     decision = choice(_l("Decision"), ("approve",), default="approve")
-    meeting_date = f.Date(required=True, metadata={"title": _l("Meeting date")})
+    meeting_date = day(_l("Meeting date"), back=10)
     attendees = text(_l("Attendees"), required=False, max_len=500)
     minutes = text(_l("Minutes of the meeting"), max_len=5000, widget="textarea")
     minutes_file = file_ref(_l("Signed minutes (file)"), "minutes")

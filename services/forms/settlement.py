@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 from marshmallow import fields as f
 
-from services.forms.fields import choice, file_ref, integer, money, rows, text
+from services.forms.fields import choice, day, file_ref, integer, money, rows, text
 from services.problems import N_, CodedSchema, problem
 from services.problems import register as register_problems
 
@@ -26,8 +26,7 @@ class Adjustment(CodedSchema):
 class CalculationForm(CodedSchema):
     option = choice(_l("Compensation option"), ("cash", "swap"))
     policy_version = text(_l("Policy version (empty: the current one)"), required=False, max_len=32)
-    signed_on = f.Date(load_default=None, allow_none=True,
-                       metadata={"title": _l("Expected signing date (for the signing bonus)")})
+    signed_on = day(_l("Expected signing date (for the signing bonus)"), ahead=5, required=False)
     transition_months = integer(_l("Transition months"), required=False, minimum=0, maximum=120)
     swap_area = money(_l("Swap area chosen (㎡, swap only)"), required=False, maximum=100000)
     adjustments = rows(Adjustment, _l("Manual adjustments"), required=False, maximum=20)
@@ -35,8 +34,8 @@ class CalculationForm(CodedSchema):
 
 
 class AgreementForm(CodedSchema):
-    move_deadline = f.Date(required=True, metadata={"title": _l("Moving deadline")})
-    household_signed_on = f.Date(required=True, metadata={"title": _l("Signed by the household on")})
+    move_deadline = day(_l("Moving deadline"), ahead=10)
+    household_signed_on = day(_l("Signed by the household on"))
     signed_scan = file_ref(_l("Scan of the signed agreement"), "signed_agreement")
     bank_account = text(_l("Household's bank account"), required=False, max_len=64)
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
@@ -51,7 +50,7 @@ class AgreementForm(CodedSchema):
 class PaymentRow(CodedSchema):
     id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
     amount = money(_l("Amount (yuan)"), minimum="0.01")
-    paid_on = f.Date(required=True, metadata={"title": _l("Paid on")})
+    paid_on = day(_l("Paid on"))
     voucher_no = text(_l("Voucher number"), max_len=64)
     attachment_id = file_ref(_l("Voucher file"), "voucher")
 

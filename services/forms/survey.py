@@ -16,12 +16,14 @@ from services.forms.fields import (
     SPECIAL_GROUPS,
     STRUCTURES,
     USES,
+    WholeNumber,
     choice,
     integer,
     money,
     rows,
     text,
 )
+from services.forms.values import not_after_this_year
 from services.problems import N_, CodedSchema, Template, problem
 from services.problems import register as register_problems
 
@@ -61,7 +63,8 @@ class BuildingRow(CodedSchema):
     measured_area = money(_l("Measured area (㎡)"), maximum=100000)
     structure = choice(_l("Structure"), STRUCTURES)
     floors = integer(_l("Floors"), minimum=1, maximum=60)
-    year_built = integer(_l("Year built"), required=False, minimum=1900, maximum=2100)
+    year_built = WholeNumber(required=False, allow_none=True, metadata={"title": _l("Year built")},
+                             validate=[validate.Range(min=1900, max=2100), not_after_this_year])
     use = choice(_l("Use"), USES)
     legal_status = choice(_l("Legal status"), LEGAL_STATUSES)
 

@@ -16,6 +16,7 @@ from services.context import Actor
 from services.errors import Conflict, InvalidInput, NotFound
 from services.problems import N_, problem
 from services.problems import register as register_problems
+from services.text import first_unwritable
 from services.tx import take_write_lock, transaction
 
 register_problems({
@@ -99,6 +100,9 @@ def clean_comment(comment: Any) -> str | None:
         comment.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(problem("comment_invalid"), {"comment": [problem("text_unicode")]}) from None
+    if first_unwritable(comment) is not None:
+        raise InvalidInput(problem("comment_invalid"),
+                           {"comment": [problem("unwritable_text", char=first_unwritable(comment))]})
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(problem("comment_long"), {"comment": [problem("at_most_chars", max=MAX_COMMENT)]})
