@@ -17,6 +17,7 @@ from app.config import TestConfig
 from app.extensions import db
 from app.models import HumanTask, Notification, utcnow
 from services import identity, modules, runtime
+from services.problems import problem
 from services.tx import transaction
 from tests import factories
 from tests.test_i18n import ensure_compiled
@@ -556,8 +557,7 @@ def test_record_tables_render_with_their_errors(ctx: Flask) -> None:
     ensure_compiled()
     values = {"head_name": "张三", "persons": [{"id": 7, "name": "张三", "relation": "head", "hukou_here": True},
                                               {"name": "张小", "relation": None, "hukou_here": False}]}
-    errors = {"persons.1.relation": ["Missing data for required field."],
-              "persons": ["exactly one member is the head of household"]}
+    errors = {"persons.1.relation": [problem("required")], "persons": [problem("one_head")]}
     template = '{% from "_macros.html" import schema_form %}{{ schema_form(schema, values, errors, kind=kind) }}'
     with ctx.app_context(), ctx.test_request_context("/"):
         html = render_template_string(template, schema=RECORD_SCHEMA, values=values, errors=errors, kind="shop")

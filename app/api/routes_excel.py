@@ -10,6 +10,7 @@ from app.api import bp
 from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import respond
+from app.errors import coded_fields
 from app.models import utcnow
 from services.excel import ledger, roster
 from services.excel.sheets import XLSX, Sheet
@@ -40,6 +41,7 @@ def roster_limits() -> dict[str, int]:
 def roster_invalid(exc: roster.RosterInvalid) -> Response:
     """The 422 of a roster with bad cells: the API's error shape plus every bad cell under "rows"."""
     response = jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields,
+                                  "problems": coded_fields(exc.fields or {}),
                                   "rows": [p.as_dict() for p in exc.problems]}})
     response.status_code = exc.status
     return response
