@@ -20,7 +20,7 @@ from bench.bulk import Background, Writer
 from bench.people import Office
 from bench.settings import Settings
 from bench.templates import Snapshot, TemplateSet
-from services import notifications
+from services import escalation, notifications
 
 PLAN_WEIGHTS = (0.40, 0.15, 0.10, 0.15, 0.20)
 PROJECT_WEIGHTS = (0.40, 0.30, 0.20, 0.10, 0.05, 0.05)
@@ -241,9 +241,9 @@ def _escalation_state(rng: random.Random, shot: _Shot, rows: list, ctx: clone.Co
         for uid in sorted(holders):
             values = {"id": next_id[n_notif], "user_id": uid, "kind": "reminder", "message": message,
                       "params": dumps(params), "task_id": row[c["id"]], "instance_id": instance_id,
-                      "dedupe_key": f"esc:{row[c['id']]}:1:{uid}", "created_at": reminder_at,
+                      "dedupe_key": escalation.dedupe_key(row[c["id"]], due, 1, uid), "created_at": reminder_at,
                       "read_at": reminder_at + timedelta(hours=2) if rng.random() < READ_SHARE else None,
-                      "email_status": "sent", "emailed_at": reminder_at + timedelta(minutes=1)}
+                      "email_status": "sent", "emailed_at": reminder_at + timedelta(minutes=1), "email_attempts": 1}
             next_id[n_notif] += 1
             extra.append([values.get(name) for name in notif.columns])
     return extra
