@@ -12,6 +12,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import Schema, ValidationError
 from marshmallow import fields as mf
 
+from services import personal
 from services.errors import InvalidInput
 from services.problems import problem
 
@@ -118,11 +119,18 @@ def json_schema(form: StepForm) -> dict[str, Any]:
     return _plain(result)
 
 
+# personal data a step hands out masked (services.personal), and the shape of a masked number
+MASKED_KEYS = personal.ID_NUMBER_KEYS | personal.PHONE_KEYS
+MASKED_SHAPE = r"^[0-9]*\*+[0-9Xx]*$"
+
+
 def _with_json_types(schema: Schema, result: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI 3.0's field descriptions made JSON Schema 2020-12 at every level of nesting: money as decimal
     strings (their bounds as x-minimum/x-maximum), null allowed by the type instead of `nullable`."""
     for name, prop in result.get("properties", {}).items():
         _with_json_type(schema.fields[name], prop)
+        if name in MASKED_KEYS and "pattern" in prop:  # handed out masked; sent back as shown, it keeps the stored
+            prop["pattern"] = f"(?:{prop['pattern']})|{MASKED_SHAPE}"
     return result
 
 
