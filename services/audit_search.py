@@ -3,7 +3,7 @@ time — and every search is itself recorded."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from io import BytesIO
 from typing import Any
@@ -86,6 +86,7 @@ class TrailNames:
     step_names: dict[str, str]  # bpmn id → step name
     projects: dict[int, str]
     definitions: dict[int, str]
+    by_username: dict[str, str] = field(default_factory=dict)  # username named in details → person's name
 
 
 def names(rows: list[AuditLog]) -> TrailNames:
@@ -101,8 +102,10 @@ def names(rows: list[AuditLog]) -> TrailNames:
         return found
 
     user_ids = {r.actor_id for r in rows if r.actor_id} | ids("user", "assignee_id")
+    usernames = {side["username"] for r in rows for side in (r.before, r.after)
+                 if isinstance(side, dict) and isinstance(side.get("username"), str)}
     users = db.session.execute(select(User.id, User.username, User.display_name)
-                               .where(User.id.in_(user_ids or [-1]))).all()
+                               .where(or_(User.id.in_(user_ids or [-1]), User.username.in_(usernames or [""])))).all()
     household_ids = {r.household_id for r in rows if r.household_id} | ids("household")
     households = db.session.execute(select(Household.id, Household.code, Household.head_name)
                                     .where(Household.id.in_(household_ids or [-1]))).all()
@@ -113,6 +116,7 @@ def names(rows: list[AuditLog]) -> TrailNames:
     definitions = db.session.execute(select(ProcessDefinition.id, ProcessDefinition.name)
                                      .where(ProcessDefinition.id.in_(ids("process_definition") or [-1]))).all()
     return TrailNames(users={i: shown for i, _, shown in users}, steps=dict(steps),
+                      by_username={name: shown for _, name, shown in users},
                       households={i: (code, head) for i, code, head in households},
                       step_names=deployed_step_names(), projects=dict(projects), definitions=dict(definitions))
 

@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app import labels
 from services.compensation import labels as item_labels
 from services.forms import FORMS, json_schema
 from services.modules import dossier
@@ -217,7 +218,7 @@ def _items_table(items: list[Any], total: Any, names: Names) -> Table:
 
 
 def _checks_table(checks: list[Any]) -> Table:
-    rows = [[_("Passed") if c.get("ok") else _("Not passed"), str(c.get("message") or "")]
+    rows = [[_("Passed") if c.get("ok") else _("Not passed"), labels.check_text(c)]
             for c in checks if isinstance(c, dict)]
     return Table(_("Red-line checks"), [_("Result"), _("Finding")], rows, [False, False])
 

@@ -49,8 +49,11 @@ def index():
 def view(definition_id: int):
     version = versions.get_version(definition_id)
     siblings = [v for v in versions.list_versions() if v.definition.key == version.definition.key]
-    return render_template("processes/view.html", version=version, siblings=siblings,
-                           steps=diff.steps_of(definition_id), can_edit=versions.can_edit(current_user))
+    steps = diff.steps_of(definition_id)
+    return render_template("processes/view.html", version=version, siblings=siblings, steps=steps,
+                           step_names={s["id"]: s.get("name") or s["id"] for s in steps},
+                           form_titles={key: str(form.title) for key, form in FORMS.items()},
+                           can_edit=versions.can_edit(current_user))
 
 
 @bp.get("/<int:definition_id>/bpmn")

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields as mf
@@ -18,9 +19,12 @@ from app import labels
 from app.models import AuditLog
 from app.timeparts import duration_text
 from services.audit_search import Table, TrailNames
+from services.dossier_files import category_label
 from services.forms import FORMS
 from services.forms.fields import CHOICE_LABELS
+from services.modules import dossier
 from services.personal import mask_personal
+from services.roles import ROLES, role_label
 
 # action code → what a clerk reads; module.<m>.write / .sync are worded with the module's name (MODULE_ACTIONS)
 ACTIONS: dict[str, Any] = {
@@ -60,10 +64,12 @@ FIELDS: dict[str, Any] = {
     "until": _l("To"), "code": _l("Code"), "head_name": _l("Head of household"), "address": _l("Address"),
     "kind": _l("Kind"), "section": _l("Section"), "phone": _l("Phone"), "id_number": _l("ID number"),
     "work_group_id": _l("Work group"), "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
-    "target": _l("Target"),
+    "target": _l("Target"), "by_name": _l("Signed by"), "at": _l("Time"), "checks": _l("Red-line checks"),
+    "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
 }
 # technical keys a clerk has no use for
-HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key"})
+HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
+                    "template_version", "upstream", "problem", "params", "by", "has_file", "required"})
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -174,8 +180,8 @@ class Presenter:
 
     def changes(self, row: AuditLog) -> list[Change]:
         """The details as fields that changed (a record created shows its values, one read its parameters)."""
-        before = _flatten(mask_personal(row.before)) if row.before is not None else {}
-        after = _flatten(mask_personal(row.after)) if row.after is not None else {}
+        before = _flatten(_readable(mask_personal(row.before))) if row.before is not None else {}
+        after = _flatten(_readable(mask_personal(row.after))) if row.after is not None else {}
         result = []
         for path in list(dict.fromkeys([*before, *after])):
             old, new = before.get(path), after.get(path)
@@ -190,6 +196,8 @@ class Presenter:
         for part in path.split("."):
             if part.isdigit():
                 words[-1:] = [f"{words[-1]} {int(part) + 1}" if words else str(int(part) + 1)]
+            elif part in ROLES:
+                words.append(role_label(part, str(get_locale() or "zh")))
             else:
                 words.append(str(self.titles.get(part, part)))
         return " · ".join(words)
@@ -205,10 +213,16 @@ class Presenter:
             return self.names.users.get(value, _("Someone else"))
         if key == "project_id":
             return self.names.projects.get(value, "")
+        if key == "username" and isinstance(value, str):
+            return self.names.by_username.get(value, value)
         if key in ("bpmn_id", "step", "to"):
             return self.names.step_names.get(str(value), str(value))
         if key == "module":
             return labels.label(labels.MODULE, str(value))
+        if key == "category":
+            return category_label(str(value))
+        if key == "code" and isinstance(value, str):
+            return str(CHOICE_LABELS[value]) if value in CHOICE_LABELS else dossier.label(value)
         if key == "kind":
             return labels.label(labels.KIND, str(value))
         if key == "action":
@@ -227,6 +241,20 @@ class Presenter:
         if isinstance(value, str) and value in CHOICE_LABELS:
             return str(CHOICE_LABELS[value])
         return str(value)
+
+
+def _readable(value: Any) -> Any:
+    """Stored structures a clerk reads as one sentence each: a red-line check by its wording in the reader's
+    language, a compensation line as its label and amount."""
+    if isinstance(value, dict):
+        if "ok" in value and ("problem" in value or "message" in value):
+            return labels.check_text(value)
+        if {"label", "amount"} <= value.keys():
+            return f"{value['label']}：{value['amount']} 元"
+        return {key: _readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
+    return value
 
 
 def _flatten(value: Any, prefix: str = "", depth: int = 0) -> dict[str, Any]:
