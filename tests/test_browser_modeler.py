@@ -124,7 +124,7 @@ def test_the_process_owner_adds_a_step_deploys_it_and_moves_a_case(site: Site, p
     expect(page).to_have_url(path_is("/processes/3"))
     expect(page.locator(".flash-success")).to_be_visible()
     steps = page.get_by_test_id("step-table")
-    expect(steps.locator('tr[data-step="recheck"]')).to_contain_text("survey")
+    expect(steps.locator('tr[data-step="recheck"]')).to_contain_text("调查建档")
     expect(steps.locator('tr[data-step="sign_group_leader"]')).to_contain_text("工作组负责人")
     expect(steps.locator('tr[data-step="sign_village_cadre"]')).to_contain_text("村干部")
 
@@ -223,7 +223,7 @@ def test_a_camunda_diagram_is_imported_completed_in_the_panel_and_saved(site: Si
     expect(modeler).to_have_attribute("data-dirty", "true")
     page.get_by_test_id("validate").click()
     expect(modeler).to_have_attribute("data-validated", "invalid")
-    expect(page.get_by_test_id("problems")).to_contain_text("not executable")
+    expect(page.get_by_test_id("problems")).to_contain_text("未设为可执行")
 
     panel = page.get_by_test_id("modeler-panel")
     pool = page.locator('.djs-element[data-element-id="Participant_1"]').bounding_box()
