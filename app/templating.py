@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, url_for
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app import labels
 from app.cases.display import case_names, module_rows, module_tables
@@ -39,9 +41,15 @@ def install_gettext(app: Flask) -> None:
         newstyle=True)
 
 
+def csrf_field(token: str | None = None) -> Markup:
+    """The hidden CSRF input every form of the pages sends (a token made once per page may be passed in)."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(token or generate_csrf())
+
+
 def register(app: Flask) -> None:
     """Install the filters, the templates' gettext and the context processor."""
     install_gettext(app)
+    app.jinja_env.globals["csrf_field"] = csrf_field
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("localtime")
