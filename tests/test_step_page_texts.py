@@ -1,0 +1,40 @@
+"""What a clerk reads on the settlement step pages: the adjustment's own reason column, the agreed amount above
+the payments."""
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.models import Household
+from services.modules.case import load
+from tests import factories
+from tests.test_i18n import ensure_compiled
+from tests.test_pages import Browser, complete, open_task, text_of
+
+
+@pytest.fixture()
+def pages(ctx: Flask) -> Browser:
+    ensure_compiled()
+    return Browser(ctx)
+
+
+def test_the_calculation_page_labels_the_adjustment_reason_as_such(pages: Browser, world) -> None:
+    household, instance = factories.new_household(world, code="T-1")
+    complete(world, instance.id, "survey", "appraisal", "rights")
+    pages.as_user("accountant")
+    body = text_of(pages.get(f"/tasks/{open_task(instance.id, 'calculation').id}"))
+    adjustments = body.split('data-records="adjustments"', 1)[1].split("</table>", 1)[0]
+    assert "调整原因" in adjustments and "退回理由" not in adjustments
+
+
+def test_the_payment_page_states_the_amount_the_agreement_settles(pages: Browser, world) -> None:
+    household, instance = factories.new_household(world, code="T-2")
+    complete(world, instance.id, "survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review",
+             "agreement_draft", "sign_handler", "sign_group_leader", "sign_village_cadre", "sign_reviewer")
+    pages.as_user("finance")
+    body = text_of(pages.get(f"/tasks/{open_task(instance.id, 'payment').id}"))
+    stated = body.split('data-testid="agreed-total"', 1)[1].split("</p>", 1)[0]
+    total = load(db.session.get(Household, household.id)).agreement_total()
+    assert total is not None and total > 1000
+    assert f"协议约定补偿总额 {total:,.2f} 元" in stated
