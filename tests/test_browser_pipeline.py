@@ -88,6 +88,11 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
     started = time.monotonic()
     run = Run(page)
     survey = case_data.survey()
+    api_calls: list[str] = []
+    page.context.on("request", lambda request: api_calls.append(request.url) if "/api/" in request.url else None)
+    failures: list[str] = []
+    page.context.on("response", lambda answer: failures.append(f"{answer.status} {answer.url}")
+                    if answer.status >= 500 else None)
 
     # the surveyor registers the household on the case list page
     run.as_user("surveyor")
@@ -202,6 +207,12 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
     run.open_step("archivist", "档案归档")
     run.upload("vacated", "腾空验收单.png", png_bytes((400, 300)))
     _fill(page, {"box_no": "A01", "serial_no": "2026-001"})
+    checklist = page.locator('[data-records="checklist"] tr[data-row]')
+    expect(checklist).to_have_count(19)
+    vacated = checklist.filter(has_text="腾空验收单").locator('input[type="checkbox"]')
+    vacated.check()  # the archivist ticks the acceptance just filed
+    expect(checklist.filter(has_text="补偿协议").locator('input[type="checkbox"]')).to_be_checked()
+    expect(checklist.filter(has_text="付款凭证").locator('input[type="checkbox"]')).to_be_checked()
     run.shot("archive")
     run.complete("archive-done")
 
@@ -218,4 +229,6 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
     done = db.session.scalars(select(HumanTask.bpmn_id).where(HumanTask.instance_id == instance.id,
                                                               HumanTask.status == "completed")).all()
     assert {"survey", "calc_audit", "agreement_draft", "sign_reviewer", "payment", "archive"} <= set(done)
+    assert api_calls == [], "the pages called the API"
+    assert failures == []
     assert time.monotonic() - started < 180
