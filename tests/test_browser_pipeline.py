@@ -124,6 +124,9 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
                  "buildings": [{"unit_price": "4200.00", "decoration_value": "30000.00"},
                                {"unit_price": "1800.00", "decoration_value": "2000.00"}]})
     run.upload("appraisal_report", "评估报告.pdf", pdf_bytes(), "application/pdf")
+    # the report's field, empty until now, picks the report just uploaded with the files card
+    expect(page.locator("#f-report_file option:checked")).to_contain_text("评估报告.pdf")
+    expect(page.locator("#f-firm")).to_have_value("江城房地产估价有限公司")  # what was typed stays
     run.shot("appraisal")
     run.complete("appraisal-done")
 
@@ -132,6 +135,7 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
                  "buildings": [{"legal_area": "160.00", "excluded_area": "8.50", "exclusion_reason": "超出证载面积"},
                                {"legal_area": "32.00", "excluded_area": "0.00"}]})
     run.upload("rights_table", "确权认定表.png", png_bytes((400, 300)))
+    expect(page.locator("#f-table_file option:checked")).to_contain_text("确权认定表.png")
     run.shot("rights")
     run.complete("rights-done")
 
