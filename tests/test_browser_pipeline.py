@@ -191,6 +191,9 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
     for username, name in (("handler", "经办人签字"), ("group_leader", "工作组负责人签字"),
                            ("village_cadre", "村干部签字"), ("reviewer", "审核人员签字")):
         run.open_step(username, name)
+        # a signer reads the numbered agreement; no draft banner asks for the scan already filed
+        expect(page.get_by_test_id("agreement-view")).to_be_visible()
+        expect(page.get_by_test_id("agreement-draft")).to_have_count(0)
         _fill(page, {"opinion": "同意"})
         run.shot(f"sign-{username}")
         run.complete(f"sign-{username}-done")

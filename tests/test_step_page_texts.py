@@ -38,3 +38,13 @@ def test_the_payment_page_states_the_amount_the_agreement_settles(pages: Browser
     total = load(db.session.get(Household, household.id)).agreement_total()
     assert total is not None and total > 1000
     assert f"协议约定补偿总额 {total:,.2f} 元" in stated
+
+
+def test_a_signature_page_links_the_agreement_without_the_drafting_banner(pages: Browser, world) -> None:
+    household, instance = factories.new_household(world, code="T-3")
+    complete(world, instance.id, "survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review",
+             "agreement_draft")
+    pages.as_user("group_leader")
+    body = text_of(pages.get(f"/tasks/{open_task(instance.id, 'sign_group_leader').id}"))
+    assert 'data-testid="agreement-view"' in body and f'href="/cases/{household.id}/agreement"' in body
+    assert 'data-testid="agreement-draft"' not in body and "尚未上传签字扫描件" not in body
