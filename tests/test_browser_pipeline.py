@@ -212,12 +212,13 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
 
     # the archivist files the vacating acceptance, checks the dossier and closes the case
     run.open_step("archivist", "档案归档")
-    run.upload("vacated", "腾空验收单.png", png_bytes((400, 300)))
-    _fill(page, {"box_no": "A01", "serial_no": "2026-001"})
     checklist = page.locator('[data-records="checklist"] tr[data-row]')
     expect(checklist).to_have_count(19)
     vacated = checklist.filter(has_text="腾空验收单").locator('input[type="checkbox"]')
-    vacated.check()  # the archivist ticks the acceptance just filed
+    expect(vacated).not_to_be_checked()
+    run.upload("vacated", "腾空验收单.png", png_bytes((400, 300)))
+    expect(vacated).to_be_checked()  # the checklist ticks the acceptance just filed
+    _fill(page, {"box_no": "A01", "serial_no": "2026-001"})
     expect(checklist.filter(has_text="补偿协议").locator('input[type="checkbox"]')).to_be_checked()
     expect(checklist.filter(has_text="付款凭证").locator('input[type="checkbox"]')).to_be_checked()
     run.shot("archive")

@@ -61,6 +61,11 @@
       select.value = chosen;
       if (select.value !== chosen) { select.value = ""; }
     });
+    // the archive's checklist ticks an item that a file now documents
+    document.querySelectorAll("form.stepform input[type=checkbox][name^='checklist.']").forEach(function (box) {
+      var source = fresh.getElementById(box.id);
+      if (source && source.checked) { box.checked = true; }
+    });
   }
 
   document.addEventListener("submit", function (event) {
