@@ -154,6 +154,8 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
     page.get_by_test_id("return").click()
     expect(page).to_have_url(path_is("/inbox"))
 
+    run.as_user("accountant")
+    expect(page.get_by_test_id("inbox-table")).to_contain_text(RETURN_REASON)
     run.open_step("accountant", "核算")
     expect(page.get_by_test_id("return-banner")).to_contain_text(RETURN_REASON)
     page.fill("#f-notes", "已按评估报告重新核算附房")
