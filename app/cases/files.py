@@ -79,13 +79,25 @@ def files_panel(household_id: int, task: HumanTask | None = None, checklist: Any
                  _default_category(task, items))
 
 
+# what a step without a file field usually files, in the order the office files it
+STEP_CATEGORIES = {
+    "survey": ("decision_notice", "survey_form", "id_scan", "title_deed", "measurement", "photo"),
+    "calculation": ("calculation_sheet",),
+    "archive": ("vacated", "demolished", "title_cancelled"),
+}
+
+
 def _default_category(task: HumanTask | None, items: list[dossier_files.DossierItem]) -> str:
-    """What an upload is most likely: the category of the step form's first file field, else the first
-    category of the first required item still missing."""
+    """What an upload is most likely: the category of the step form's first file field; on a step page
+    without one, the first of the step's own categories not filed yet (else "other"); on the case page, the
+    first category of the first required item still missing."""
     form = FORMS.get(task.form_key or "") if task is not None else None
     if form is not None:
         for _path, field_ in files.file_fields(schema_instance(form.schema)):
             return str(field_.metadata["x-widget"]).split(":", 1)[1]
+        own = STEP_CATEGORIES.get(form.key, ())
+        filed = {f.category for item in items for f in item.files}
+        return next((c for c in own if c not in filed), own[0] if own else "other")
     missing = next((item for item in items if item.missing), None)
     return dossier_files.item_categories(missing.code)[0] if missing else "other"
 

@@ -20,7 +20,7 @@ register_problems({
 class Adjustment(CodedSchema):
     label = text(_l("Adjustment"), max_len=128)
     amount = money(_l("Amount (yuan)"), minimum="-9999999999")
-    reason = text(_l("Reason"), max_len=500)
+    reason = text(_l("Reason for the adjustment"), max_len=500)
 
 
 class CalculationForm(CodedSchema):

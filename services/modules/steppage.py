@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from app.extensions import db
@@ -47,6 +48,7 @@ class StepPage:
     limits: dict[str, dict[str, str]] = field(default_factory=dict)
     returned: ReturnMarker | None = None
     agreement_scan: bool = False
+    agreed_total: Decimal | None = None  # on the payment step: the amount the agreement settles
 
 
 def step_page(row: HumanTask, values: dict[str, Any], events: list[TaskEvent], now: datetime) -> StepPage:
@@ -65,6 +67,9 @@ def step_page(row: HumanTask, values: dict[str, Any], events: list[TaskEvent], n
     page.warnings = entry_warnings(case, module, values)
     page.limits = limits(case, module)
     page.agreement_scan = module == "agreement" and "signed_agreement" in case.categories_with_files()
+    if module == "payment":
+        total = case.agreement_total()
+        page.agreed_total = abs(total) if total is not None else None
     return page
 
 

@@ -34,7 +34,8 @@
 
   // On a step page, the files card's forms are sent in the background and the card redrawn, so that what
   // was typed into the step form (not saved yet) stays; the file pickers get the new list of files.
-  function redraw(html) {
+  // An empty picker whose category was just uploaded gets the new file chosen.
+  function redraw(html, category) {
     var fresh = new DOMParser().parseFromString(html, "text/html");
     var card = document.querySelector("[data-testid=files]");
     var next = fresh.querySelector("[data-testid=files]");
@@ -49,9 +50,21 @@
       var source = fresh.getElementById(select.id);
       if (!source) { return; }
       var chosen = select.value;
+      var known = Array.prototype.map.call(select.options, function (option) { return option.value; });
       select.innerHTML = source.innerHTML;
+      if (!chosen && category && select.dataset.filePicker === category) {
+        var added = Array.prototype.filter.call(select.options, function (option) {
+          return known.indexOf(option.value) < 0;
+        });
+        if (added.length) { chosen = added[added.length - 1].value; }
+      }
       select.value = chosen;
       if (select.value !== chosen) { select.value = ""; }
+    });
+    // the archive's checklist ticks an item that a file now documents
+    document.querySelectorAll("form.stepform input[type=checkbox][name^='checklist.']").forEach(function (box) {
+      var source = fresh.getElementById(box.id);
+      if (source && source.checked) { box.checked = true; }
     });
   }
 
@@ -65,7 +78,10 @@
     buttons.forEach(function (button) { button.disabled = true; });
     fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin"})
       .then(function (response) { return response.text(); })
-      .then(redraw)
+      .then(function (html) {
+        var category = form.querySelector("[name=category]");
+        redraw(html, category ? category.value : "");
+      })
       .catch(function () { form.submit(); });
   });
 
