@@ -30,6 +30,7 @@ register_problems({
     "internal_error": N_("An unexpected error occurred; it has been logged."),
     "unavailable": N_("The service is temporarily unavailable."),
     "http_error": N_("The request could not be understood."),
+    "uri_too_long": N_("The address is too long; go back and shorten the search."),
     "csrf": N_("The form has expired or was not sent from this site. Reload the page and try again."),
 })
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
