@@ -26,8 +26,8 @@ def _check_streamed_body() -> None:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if not limit or request.content_length is not None or "wsgi.input_terminated" not in request.environ:
         return
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or not request.is_json:
+        return  # other bodies (a diagram, an upload) are read by their own bounded readers
     if len(request.get_data(cache=True)) >= limit:
         raise RequestEntityTooLarge(f"the body is larger than {limit // (1024 * 1024)} MB")
 
