@@ -6,7 +6,8 @@ restarts — at most the one copy in flight at each fault (services/mailer.py sa
 temporary refusals and stalls are delivered later; claims racing completions and deadline changes with the
 worker escalating never deadlock and each race has one winner; a step overdue again after its deadline
 changed is announced again; a call repeated with the same Idempotency-Key after its answer was cut off is
-answered with the first answer and done once. PostgreSQL leg only; each case is bounded (≤ 60 s).
+answered with the first answer and done once; with the database away the API answers 503 in its error shape
+with Retry-After and comes back by itself. PostgreSQL leg only; each case is bounded (≤ 60 s).
 """
 from __future__ import annotations
 
@@ -294,3 +295,21 @@ def test_a_completion_cut_off_and_sent_again_with_its_key_is_done_once(stack):
     db.session.rollback()
     assert db.session.scalar(select(func.count()).where(TaskEvent.human_task_id == task_id,
                                                          TaskEvent.action == "completed")) == 1
+
+
+def test_the_database_away_is_a_503_in_the_api_shape_and_the_service_comes_back_by_itself(stack):
+    stack.token("surveyor")  # signed in before the outage
+    db.session.remove()  # the test's own connections are not part of the outage
+    db.engine.dispose()
+    stack.pg._run("pg_ctl", "-D", str(stack.pg.data), "-m", "fast", "-w", "-t", "30", "stop")
+    try:
+        status, body, headers = stack.call("GET", "/api/v1/tasks", "surveyor")
+        assert status == 503, body
+        assert body["error"]["code"] == "unavailable"
+        assert int(headers.get("Retry-After", "0")) > 0
+        health, _, _ = stack.procs.request("GET", "/healthz")
+        assert health == 503
+    finally:
+        stack.pg.start()
+        db.engine.dispose()
+    wait_until(lambda: stack.call("GET", "/api/v1/tasks", "surveyor")[0] == 200, 30, "the API answers again")
