@@ -5,16 +5,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from marshmallow import ValidationError, validate
+from marshmallow import fields as f
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.models import HumanTask, ProcessDefinition, StepDeadline
+from app.models import MAX_ID, HumanTask, ProcessDefinition, StepDeadline
 from services import audit, definitions, durations, store
 from services.access import get_project, require_role
 from services.context import Actor
 from services.engine import UserTaskInfo
 from services.errors import InvalidInput, NotFound
-from services.problems import N_, problem
+from services.forms.registry import flatten_messages, schema_instance
+from services.problems import N_, CodedSchema, problem
 from services.problems import register as register_problems
 from services.tx import transaction
 
@@ -90,6 +93,20 @@ def list_deadlines(actor: Actor, project_id: int | None = None) -> list[StepDead
     return views
 
 
+def _duration(value: str) -> None:
+    if not durations.is_valid(value):
+        raise ValidationError(problem("duration_invalid"))
+
+
+class DeadlineUpdate(CodedSchema):
+    """The body of setting a step's deadline (the API's DeadlineUpdate)."""
+
+    due = f.String(required=True, validate=_duration,
+                   metadata={"description": "ISO 8601 duration, e.g. P3D or PT2S"})
+    project_id = f.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID),
+                           metadata={"description": "only this project (default: every one)"})
+
+
 def set_deadline(actor: Actor, bpmn_id: str, data: Any, *, now: datetime) -> StepDeadlineView:
     """Set a step's due duration (supervisor, admin); open steps of that kind get the new due time."""
     with transaction():
@@ -99,14 +116,11 @@ def set_deadline(actor: Actor, bpmn_id: str, data: Any, *, now: datetime) -> Ste
             raise NotFound(problem("step_unknown"))
         if not isinstance(data, dict):
             raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
-        due, project_id = data.get("due"), data.get("project_id")
-        fields: dict[str, list[str]] = {}
-        if not isinstance(due, str) or not durations.is_valid(due):
-            fields["due"] = [problem("duration_invalid")]
-        if project_id is not None and (not isinstance(project_id, int) or isinstance(project_id, bool)):
-            fields["project_id"] = [problem("project_id_invalid")]
-        if fields:
-            raise InvalidInput(problem("deadline_invalid"), fields)
+        try:
+            body = schema_instance(DeadlineUpdate).load(data)
+        except ValidationError as exc:
+            raise InvalidInput(problem("deadline_invalid"), flatten_messages(exc.messages)) from None
+        due, project_id = body["due"], body.get("project_id")
         if project_id is not None:
             get_project(actor.user, project_id)
         due = due.strip().upper()

@@ -79,9 +79,7 @@ class DeadlineArgs(CodedSchema):
     project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
-class DeadlineUpdate(CodedSchema):
-    due = f.String(required=True, metadata={"description": "ISO 8601 duration, e.g. P3D or PT2S"})
-    project_id = f.Integer(allow_none=True, metadata={"description": "only this project (default: every one)"})
+DeadlineUpdate = deadlines.DeadlineUpdate  # validated by the service once the caller may set deadlines
 
 
 @bp.get("/reports/progress")
