@@ -12,11 +12,15 @@ from app.models.household_file import (
     Person,
 )
 from app.models.identity import (
+    PROJECT_KINDS,
+    PROJECT_STATUSES,
     ApiToken,
+    Batch,
     LoginFailure,
     Project,
     Role,
     User,
+    Village,
     WorkGroup,
     group_members,
     user_roles,
@@ -28,6 +32,10 @@ from app.models.types import MAX_ID, utcnow
 from app.models.workflow import HumanTask, ProcessDefinition, ProcessInstance, TaskEvent
 
 __all__ = [
+    "PROJECT_KINDS",
+    "PROJECT_STATUSES",
+    "Batch",
+    "Village",
     "Agreement",
     "AgreementCounter",
     "AncillaryItem",

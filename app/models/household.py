@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.identity import Project, WorkGroup
+from app.models.identity import Batch, Project, Village, WorkGroup
 from app.models.types import JsonType, utcnow
 
 HOUSEHOLD_KINDS = ("collective_house", "state_house", "enterprise", "shop")
@@ -25,6 +25,8 @@ class Household(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
     work_group_id: Mapped[int | None] = mapped_column(ForeignKey("work_groups.id", ondelete="SET NULL"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="SET NULL"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
     code: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(24))
     section: Mapped[str | None] = mapped_column(String(64))
@@ -38,6 +40,8 @@ class Household(db.Model):
 
     project: Mapped[Project] = relationship()
     work_group: Mapped[WorkGroup | None] = relationship()
+    village: Mapped[Village | None] = relationship()
+    batch: Mapped[Batch | None] = relationship()
 
 
 class ModuleRecord(db.Model):

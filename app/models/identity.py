@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.types import utcnow
+from app.models.types import JsonType, utcnow
 
 user_roles = Table(
     "user_roles",
@@ -36,18 +38,67 @@ class Role(db.Model):
     name_en: Mapped[str] = mapped_column(String(64))
 
 
+PROJECT_KINDS = ("collective", "state", "mixed")  # 集体土地 / 国有土地 / 混合
+PROJECT_STATUSES = ("active", "closed", "archived")
+
+
 class Project(db.Model):
-    """A demolition project (项目) with its households and work groups."""
+    """A demolition project (项目) with its villages, batches, work groups and households."""
 
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(128))
-    description: Mapped[str | None] = mapped_column(String(1000))
-    sign_deadline: Mapped[date | None]
+    kind: Mapped[str] = mapped_column(String(16), default="collective", server_default="collective")
+    decision_number: Mapped[str | None] = mapped_column(String(64))  # 征收决定文号
+    announced_on: Mapped[date | None]  # 公告日期
+    signing_starts_on: Mapped[date | None]
+    sign_deadline: Mapped[date | None]  # the signing period's last day
+    target_signed_on: Mapped[date | None]  # 签约
+    target_vacated_on: Mapped[date | None]  # 腾空
+    target_demolished_on: Mapped[date | None]  # 拆除
+    target_cleared_on: Mapped[date | None]  # 清零
+    policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id", ondelete="SET NULL"))
+    description: Mapped[str | None] = mapped_column(String(1000))  # notes
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    closed_at: Mapped[datetime | None]
+    # separation-of-duties rules switched off for this project: {rule: {"reason", "by", "at"}}; empty = all on
+    duty_rules_off: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     groups: Mapped[list[WorkGroup]] = relationship(back_populates="project", order_by="WorkGroup.id")
+    villages: Mapped[list[Village]] = relationship(back_populates="project", order_by="Village.id")
+    batches: Mapped[list[Batch]] = relationship(back_populates="project", order_by="Batch.id")
+
+
+class Village(db.Model):
+    """A village or section (村、片区、标段) of a project; its cadre signs the agreements of its households."""
+
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_village_project_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="village", server_default="village")  # village|section
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    notes: Mapped[str | None] = mapped_column(String(500))
+
+    project: Mapped[Project] = relationship(back_populates="villages")
+    cadre: Mapped[User | None] = relationship()
+
+
+class Batch(db.Model):
+    """A batch (批次) of households of a project, e.g. the first round of signing."""
+
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_batch_project_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="batches")
 
 
 class WorkGroup(db.Model):
@@ -60,6 +111,7 @@ class WorkGroup(db.Model):
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     project: Mapped[Project] = relationship(back_populates="groups")
+    leader: Mapped[User | None] = relationship(foreign_keys=[leader_id])
     members: Mapped[list[User]] = relationship(secondary=group_members, back_populates="groups")
 
 
@@ -73,6 +125,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
