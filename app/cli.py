@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from app.extensions import db
 from app.models import utcnow
 from app.policies.cli import policy
-from services import audit, backup, definitions, demo, durations, escalation, filecheck, identity, mailer
+from services import audit, backup, definitions, demo, durations, escalation, filecheck, identity, mailer, staff
 from services import worker as worker_loop
 from services.context import Actor
 from services.errors import ServiceError
@@ -22,6 +22,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(bpmn)
     app.cli.add_command(create_user)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(staff_group)
     app.cli.add_command(policy)
     app.cli.add_command(worker)
     app.cli.add_command(audit_group)
@@ -87,6 +89,68 @@ def create_user(username: str, password: str, display_name: str | None, roles: t
     except ServiceError as exc:
         raise click.ClickException(f"{exc.message}: {exc.fields or ''}") from None
     click.echo(f"created {username}")
+
+
+def _refused(exc: ServiceError) -> click.ClickException:
+    fields = "; ".join(f"{name}: {', '.join(map(str, found))}" for name, found in (exc.fields or {}).items())
+    return click.ClickException(f"{exc.message}" + (f" ({fields})" if fields else ""))
+
+
+@click.command("create-admin")
+@click.option("--username", required=True, help="the administrator's username")
+@click.option("--display-name", required=True, help="the administrator's name")
+@click.password_option("--password", help="asked twice, never shown", confirmation_prompt=True)
+def create_admin(username: str, display_name: str, password: str) -> None:
+    """Create the first administrator; only on a database without any user."""
+    if not staff.database_is_empty():
+        raise click.ClickException("the database already has users: create-admin only makes the first "
+                                   "administrator (sign in as an administrator and use 人员与角色 instead)")
+    try:
+        with transaction():
+            identity.ensure_roles()
+        staff.create_first_admin(username, display_name, password, now=utcnow())
+    except ServiceError as exc:
+        raise _refused(exc) from None
+    click.echo(f"administrator {username} created")
+
+
+@click.group("staff")
+def staff_group() -> None:
+    """Members of staff: disable, enable, reset a password."""
+
+
+def _staff_change(username: str, change) -> None:
+    try:
+        user = staff.by_username(Actor.system(), username)
+        change(user.id)
+    except ServiceError as exc:
+        raise _refused(exc) from None
+
+
+@staff_group.command("disable")
+@click.argument("username")
+def staff_disable(username: str) -> None:
+    """Disable a member of staff: no sign-in, API tokens refused; nothing deleted."""
+    _staff_change(username, lambda uid: staff.set_active(Actor.system(), uid, False, now=utcnow()))
+    click.echo(f"{username} disabled")
+
+
+@staff_group.command("enable")
+@click.argument("username")
+def staff_enable(username: str) -> None:
+    """Enable a disabled member of staff again."""
+    _staff_change(username, lambda uid: staff.set_active(Actor.system(), uid, True, now=utcnow()))
+    click.echo(f"{username} enabled")
+
+
+@staff_group.command("reset-password")
+@click.argument("username")
+@click.password_option("--password", help="the temporary password, asked twice", confirmation_prompt=True)
+def staff_reset_password(username: str, password: str) -> None:
+    """Set a temporary password the user must change at the next sign-in (their API tokens are revoked)."""
+    _staff_change(username, lambda uid: staff.reset_password(Actor.system(), uid, {"password": password},
+                                                             now=utcnow()))
+    click.echo(f"{username} must change the temporary password at the next sign-in")
 
 
 def worker_settings(config: dict) -> tuple[escalation.EscalationTimes, mailer.SmtpSettings]:

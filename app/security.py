@@ -46,6 +46,7 @@ def register(app: Flask) -> None:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.before_request(expire_idle_session)
+    app.before_request(require_password_change)
     app.after_request(security_headers)
 
 
@@ -88,6 +89,19 @@ def expire_idle_session() -> Response | None:
     flash(_("Your session has expired; please sign in again."), "info")
     target = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("auth.login", next=target))
+
+
+# what a user with a temporary password may still open: the password page, signing out, the language switch
+OPEN_BEFORE_CHANGE = frozenset({"static", "account.password", "auth.logout", "auth.login", "main.set_language",
+                                "main.healthz"})
+
+
+def require_password_change() -> Response | None:
+    """A user whose password an administrator set (a temporary one) must change it before any other page."""
+    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_CHANGE \
+            or not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    return redirect(url_for("account.password"))
 
 
 def security_headers(response: Response) -> Response:

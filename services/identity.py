@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import ApiToken, Role, User
 from services import audit, passwords, throttle, tokens
 from services.context import Actor
-from services.errors import InvalidInput, TooManyRequests, Unauthorized
+from services.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 from services.problems import N_, problem
 from services.problems import register as register_problems
 from services.roles import ROLES
@@ -26,6 +26,7 @@ register_problems({
     "password_wrong": N_("wrong password"),
     "password_same": N_("must differ from the current password"),
     "password_policy": N_("the new password does not meet the policy"),
+    "password_change_required": N_("the password must be changed first: sign in on the page and change it"),
 })
 
 # compared against when the user does not exist, so timing does not tell
@@ -105,6 +106,7 @@ def sign_in(username: Any, password: Any, *, ip: str | None, limits: throttle.Li
         else:
             throttle.clear(name)
             if channel == "auth.login":
+                user.last_login_at = now
                 audit.record(Actor(user, ip), channel, "user", user.id, after={"username": name[:64]}, at=now)
     if user is None:
         raise Unauthorized(problem("signin_wrong"))
@@ -116,7 +118,13 @@ def exchange_password_for_token(username: Any, password: Any, *, ip: str | None,
                                 name: str | None = None) -> tuple[str, ApiToken]:
     """Trade valid credentials for a bearer token, under the same throttle as the sign-in page."""
     user = sign_in(username, password, ip=ip, limits=limits, now=now, channel="auth.token")
+    if user.must_change_password:  # a temporary password set by an administrator opens only the password page
+        with transaction():
+            audit.record(Actor(user, ip), "auth.token.password_change", "user", user.id,
+                         after={"username": user.username}, at=now)
+        raise Forbidden(problem("password_change_required"), code="password_change_required")
     with transaction():
+        user.last_login_at = now
         return tokens.issue(Actor(user, ip), ttl_hours, now, name=name)
 
 
@@ -147,6 +155,7 @@ def change_password(actor: Actor, current: Any, new: Any, *, limits: throttle.Li
         raise InvalidInput(problem("password_policy"), {"new_password": problems})
     with transaction():
         user.password_hash = hash_password(new)
+        user.must_change_password = False
         revoked = tokens.revoke_all(user, now)
         audit.record(actor, "auth.password.change", "user", user.id, after={"tokens_revoked": revoked}, at=now)
     return revoked

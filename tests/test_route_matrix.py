@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import utcnow
+from services import identity
 from services.compensation import policy as compensation_policy
 from services.context import Actor
 from services.roles import ROLES
@@ -41,6 +42,8 @@ REPORTS = frozenset({"supervisor", "admin", "group_leader", "reviewer"})
 TRAIL = frozenset({"supervisor", "admin", "reviewer"})
 CREATORS = frozenset({"surveyor", "admin"})
 SEES_ALL = frozenset({"supervisor", "admin"})
+ADMINS = frozenset({"admin"})
+SPARE = "spare"  # a member of staff of nobody's table whom the staff routes disable and enable
 REVEALS = frozenset({"surveyor", "rights_officer", "handler", "finance", "admin"})  # full ID numbers, audited
 
 
@@ -131,6 +134,17 @@ PAGE = {
     ("processes.save_draft", "POST"): rule(EDITORS, 422, scope="global"),
     ("processes.validate", "POST"): rule(EVERYONE, 200, scope="global"),
     ("static", "GET"): rule(EVERYONE, 200, scope="global", public=True),
+    ("staff.index", "GET"): rule(ADMINS, 200, scope="global"),
+    ("staff.new", "GET"): rule(ADMINS, 200, scope="global"),
+    ("staff.new", "POST"): rule(ADMINS, 422, scope="global"),
+    ("staff.edit", "GET"): rule(ADMINS, 200, scope="global"),
+    ("staff.edit", "POST"): rule(ADMINS, 422, scope="global"),
+    ("staff.reset_password", "POST"): rule(ADMINS, 422, scope="global"),
+    ("staff.disable", "POST"): rule(ADMINS, 302, scope="global"),
+    ("staff.enable", "POST"): rule(ADMINS, 302, scope="global"),
+    ("staff.import_staff", "GET"): rule(ADMINS, 200, scope="global"),
+    ("staff.import_staff", "POST"): rule(ADMINS, 422, scope="global"),
+    ("staff.import_template", "GET"): rule(ADMINS, 200, scope="global"),
     ("supervisor.deadline_page", "GET"): rule(EVERYONE, 200, scope="global"),
     ("supervisor.deadline_page", "POST"): rule(SEES_ALL, 422, scope="global"),
     ("supervisor.diagram", "GET"): rule(OVERVIEW, 200, scope="global"),
@@ -187,6 +201,13 @@ API = {
     ("api.stuck", "GET"): rule(OVERVIEW, 200, scope="global"),
     ("api.sync_module", "POST"): rule(frozenset({"surveyor"}), 200),
     ("api.upload_file", "POST"): rule(frozenset({"surveyor"}), 201),
+    ("api.list_staff", "GET"): rule(ADMINS, 200, scope="global"),
+    ("api.get_staff", "GET"): rule(ADMINS, 200, scope="global"),
+    ("api.create_staff", "POST"): rule(ADMINS, 422, scope="global"),
+    ("api.update_staff", "PATCH"): rule(ADMINS, 200, scope="global"),
+    ("api.disable_staff", "POST"): rule(ADMINS, 200, scope="global"),
+    ("api.enable_staff", "POST"): rule(ADMINS, 200, scope="global"),
+    ("api.reset_staff_password", "POST"): rule(ADMINS, 422, scope="global"),
     ("api.validate_definition", "POST"): rule(EVERYONE, 200, scope="global"),
 }
 TABLE: dict[tuple[str, str], Rule] = {**PAGE, **API}
@@ -227,6 +248,8 @@ def matrix(app: Flask) -> Iterator[Matrix]:
         db.session.commit()
         project_id, other_project_id = world.project.id, world.other_project.id
         owner_id = world.users[OWNER].id
+        staff_id = identity.create_user(SPARE, factories.PASSWORD, "Spare clerk", ["archivist"]).id
+        db.session.commit()
         db.session.remove()
     instance_id = start_case(api, project_id, "M-001")
     task = api.open_task(instance_id, "survey", OWNER)
@@ -263,7 +286,7 @@ def matrix(app: Flask) -> Iterator[Matrix]:
         "task_id": task["id"], "file_id": upload.get_json()["id"], "notification_id": notes[0]["id"],
         "token_id": token_id, "definition_id": definitions[0]["id"], "other_id": definitions[0]["id"],
         "version": policies[0]["version"], "bpmn_id": "survey", "module": "survey", "code": "en",
-        "filename": "css/app.css",
+        "filename": "css/app.css", "staff_id": staff_id,
         "other_household_id": other_task["household_id"],
     }
     tokens_by_user = {u: api.token(u) for u in USERS if u != ANONYMOUS}

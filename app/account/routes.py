@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from app.account import bp
 from app.models import utcnow
 from app.security import start_session
-from app.web import page_actor
+from app.web import landing, page_actor
 from services import identity, passwords, throttle, tokens
 from services.errors import InvalidInput, TooManyRequests
 from services.problems import N_, problem
@@ -40,6 +40,7 @@ class PasswordForm(FlaskForm):
 def password():
     form = PasswordForm()
     status = 200
+    forced = current_user.must_change_password
     if form.validate_on_submit():
         try:
             revoked = identity.change_password(page_actor(), form.current_password.data, form.new_password.data,
@@ -56,10 +57,11 @@ def password():
             start_session()
             flash(_("Your password has been changed.") + (" " + _("%(n)s API tokens were revoked.", n=revoked)
                                                           if revoked else ""), "success")
-            return redirect(url_for("account.password"))
+            return redirect(url_for(landing(current_user)) if forced else url_for("account.password"))
     elif form.is_submitted():
         status = 422
-    return render_template("account/password.html", form=form, min_length=passwords.MIN_LENGTH), status
+    return render_template("account/password.html", form=form, min_length=passwords.MIN_LENGTH,
+                           forced=forced), status
 
 
 @bp.get("/tokens")

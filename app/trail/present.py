@@ -48,9 +48,15 @@ ACTIONS: dict[str, Any] = {
     "instance.migrate": _l("Moved a case to a new process version"),
     "instance.error": _l("The case stopped with an engine error"),
     "audit.search": _l("Searched the audit trail"), "audit.export": _l("Exported the audit trail"),
+    "staff.create": _l("Created a staff account"), "staff.update": _l("Changed a staff account"),
+    "staff.disable": _l("Disabled a staff account"), "staff.enable": _l("Enabled a staff account"),
+    "staff.password_reset": _l("Set a temporary password"), "staff.import": _l("Imported a staff list"),
+    "auth.token.password_change": _l("API sign-in refused (temporary password not changed)"),
 }
 MODULE_ACTIONS: dict[str, Any] = {"write": _l("Saved %(module)s"), "sync": _l("Synchronised %(module)s from upstream")}
 
+# where a staff account came from
+SOURCES: dict[str, Any] = {"import": _l("Staff list import"), "first_admin": _l("First administrator")}
 # the titles of the keys the audit rows hold besides the forms' own fields
 FIELDS: dict[str, Any] = {
     "username": _l("Username"), "reason": _l("Reason"), "due": _l("Time limit"), "bpmn_id": _l("Step"),
@@ -66,6 +72,8 @@ FIELDS: dict[str, Any] = {
     "work_group_id": _l("Work group"), "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
     "target": _l("Target"), "by_name": _l("Signed by"), "at": _l("Time"), "checks": _l("Red-line checks"),
     "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
+    "display_name": _l("Full name"), "email": _l("E-mail"), "roles": _l("Roles"), "groups": _l("Work groups"),
+    "must_change_password": _l("Must change password"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
@@ -213,6 +221,8 @@ class Presenter:
             return self.names.users.get(value, _("Someone else"))
         if key == "project_id":
             return self.names.projects.get(value, "")
+        if key == "roles" and isinstance(value, str):
+            return role_label(value, str(get_locale() or "zh"))
         if key == "username" and isinstance(value, str):
             return self.names.by_username.get(value, value)
         if key in ("bpmn_id", "step", "to"):
@@ -231,6 +241,8 @@ class Presenter:
             return duration_text(str(value))
         if key == "source" and value == "roster":
             return _("Roster import")
+        if key == "source" and value in SOURCES:
+            return str(SOURCES[value])
         if isinstance(value, str) and _ISO_TIME.match(value):
             try:
                 return self.local(datetime.fromisoformat(value).replace(tzinfo=None))

@@ -49,6 +49,7 @@ class Table:
 
     header: list[Any]
     rows: list[tuple[int, list[Value]]]
+    sheet: str = ""  # the title of the sheet read
 
 
 def read_limited(stream: BinaryIO | None, max_bytes: int) -> bytes:
@@ -150,7 +151,7 @@ def _read(workbook: Any, sheet_title: str, max_rows: int) -> Table:
             raise InvalidInput(problem("roster_too_many", max=max_rows), {"file": [problem("rows_max", max=max_rows)]},
                                code="too_many_rows")
         rows.append((number, values))
-    return Table(header, rows)
+    return Table(header, rows, str(getattr(sheet, "title", "")))
 
 
 def _unreadable() -> InvalidInput:

@@ -20,14 +20,11 @@ from services.errors import InvalidInput
 from services.excel import reader
 from services.excel.checks import Problem, check_rows
 from services.excel.sheets import (
-    BORDER,
     KIND_LABELS,
     NATURE_LABELS,
-    TITLE_FONT,
-    TOTAL_FONT,
-    WRAP,
     Sheet,
     header_row,
+    instructions,
     put,
     save,
 )
@@ -144,22 +141,7 @@ def _instructions(sheet: Worksheet, project: Project, groups: list[str], max_byt
         "导入成功后，每户自动建立案件并进入「调查建档」环节。",
         "工作组：" + ("、".join(groups) if groups else "（本项目尚未设置工作组）"),
     ]
-    put(sheet, 1, 1, "征迁户花名册填写说明").font = TITLE_FONT
-    for row, text in enumerate(lines, start=2):
-        put(sheet, row, 1, text)
-    top = len(lines) + 3
-    for column, title in enumerate(("列名", "是否必填", "填写要求", "示例"), start=1):
-        cell = put(sheet, top, column, title)
-        cell.font = TOTAL_FONT
-        cell.border = BORDER
-    for row, column in enumerate(COLUMNS, start=top + 1):
-        for index, value in enumerate((column.header, "必填" if column.required else "选填", column.rule,
-                                       column.example), start=1):
-            cell = put(sheet, row, index, value)
-            cell.alignment = WRAP
-            cell.border = BORDER
-    for letter, width in zip("ABCD", (14, 10, 60, 24), strict=True):
-        sheet.column_dimensions[letter].width = width
+    instructions(sheet, "征迁户花名册填写说明", lines, COLUMNS, (14, 10, 60, 24))
 
 
 @dataclass

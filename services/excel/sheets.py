@@ -68,6 +68,27 @@ def header_row(ws: Worksheet, headers: list[str], widths: list[int], required: s
     ws.freeze_panes = "A2"
 
 
+def instructions(ws: Worksheet, title: str, lines: list[str], columns: Any, widths: tuple[int, int, int, int]) -> None:
+    """An instructions sheet: its title, the lines, and a table of the columns (each with header, required, rule
+    and example)."""
+    put(ws, 1, 1, title).font = TITLE_FONT
+    for row, text in enumerate(lines, start=2):
+        put(ws, row, 1, text)
+    top = len(lines) + 3
+    for column, heading in enumerate(("列名", "是否必填", "填写要求", "示例"), start=1):
+        cell = put(ws, top, column, heading)
+        cell.font = TOTAL_FONT
+        cell.border = BORDER
+    for row, column in enumerate(columns, start=top + 1):
+        for index, value in enumerate((column.header, "必填" if column.required else "选填", column.rule,
+                                       column.example), start=1):
+            cell = put(ws, row, index, value)
+            cell.alignment = WRAP
+            cell.border = BORDER
+    for letter, width in zip("ABCD", widths, strict=True):
+        ws.column_dimensions[letter].width = width
+
+
 def save(workbook: Workbook, filename: str) -> Sheet:
     """The workbook as bytes, with its download name."""
     buffer = BytesIO()
