@@ -59,6 +59,8 @@ def _visible(html: str) -> list[str]:
     tree = lxml.html.fromstring(html)
     for node in tree.xpath("//script|//style|//template|//noscript"):
         node.drop_tree()
+    for node in tree.xpath("//*[@translate='no']"):  # a sign-in name, shown as it is typed
+        node.drop_tree()
     texts = [" ".join(t.split()) for t in tree.itertext() if t.strip()]
     for attribute in TEXT_ATTRIBUTES:
         texts += [v for v in tree.xpath(f"//@{attribute}") if v.strip()]
