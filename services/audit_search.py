@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import AuditLog, Household, HumanTask, ProcessDefinition, Project, User
 from services import audit
-from services.access import require_role, restrict_to_projects
+from services.access import require_role, restrict_to_households
 from services.context import Actor
 from services.deadlines import deployed_step_names
 from services.excel.sheets import WRAP, header_row, put
@@ -159,7 +159,7 @@ def _short(value: object) -> object:
 def households(actor: Actor, limit: int = 2000) -> list[tuple[str, str]]:
     """(code, head's name) of the households of the actor's projects, for the household filter's choices."""
     require_role(actor.user, *SEARCH_ROLES)
-    stmt = restrict_to_projects(select(Household.code, Household.head_name), Household.project_id, actor.user)
+    stmt = restrict_to_households(select(Household.code, Household.head_name), actor.user)
     return [tuple(row) for row in db.session.execute(stmt.order_by(Household.code).limit(limit))]
 
 

@@ -20,6 +20,8 @@ DEMO_NAMES = {
     "handler": "冯经办", "reviewer": "陈审核", "finance": "褚财务", "archivist": "卫档案",
     "supervisor": "蒋分管", "process_owner": "沈流程", "admin": "韩管理",
 }
+# the second work group of the collective project has a leader and a handler of its own
+SECOND_GROUP = {"group_leader": ("group_leader2", "郭组长"), "handler": ("handler2", "何经办")}
 
 
 # the stage each demo household is brought to: the steps completed in order
@@ -45,12 +47,14 @@ def seed(password: str, upload_dir: str, households: int = 60, now: datetime | N
         road, road_groups = _project("BJL", "滨江路拓宽工程（沿街店面）", ["拓宽组"], users)
         surveyor2 = identity.create_user("surveyor_bjl", password, "邱调查（滨江路）", ["surveyor"])
         road_groups[0].members.append(surveyor2)
+        crews = {group.id: users for group in groups}
+        crews[groups[1].id] = _second_crew(password, groups[1], users)
     admin = Actor(users["admin"])
     created = 0
     for index in range(households):
         stage, overdue, returned = _plan(index, households)
-        _make_case(rng, admin, users, project, groups[index % len(groups)], index, stage, overdue, returned, now,
-                   upload_dir)
+        group = groups[index % len(groups)]
+        _make_case(rng, admin, crews[group.id], project, group, index, stage, overdue, returned, now, upload_dir)
         created += 1
     for index in range(6):
         _make_case(rng, admin, users, road, road_groups[0], 100 + index, index % 3, index == 1, None, now,
@@ -82,6 +86,18 @@ def _project(code: str, name: str, group_names: list[str], users: dict[str, User
         groups.append(group)
     db.session.flush()
     return project, groups
+
+
+def _second_crew(password: str, group: WorkGroup, users: dict[str, User]) -> dict[str, User]:
+    """The people of the second group: the same as the first's but for a leader and a handler of its own."""
+    crew = dict(users)
+    for role, (username, name) in SECOND_GROUP.items():
+        existing = db.session.scalar(select(User).where(User.username == username))
+        crew[role] = existing or identity.create_user(username, password, name, [role])
+    group.members = [u for u in group.members if u.id not in {users[r].id for r in SECOND_GROUP}]
+    group.members.extend(crew[r] for r in SECOND_GROUP)
+    group.leader_id = crew["group_leader"].id
+    return crew
 
 
 def _plan(index: int, total: int) -> tuple[int, bool, str | None]:
@@ -128,6 +144,8 @@ def _make_case(rng: random.Random, admin: Actor, users: dict[str, User], project
                 _complete(rng, users, household, head, instance.id, "sign_handler", moment + timedelta(hours=2),
                           upload_dir)
             moment += timedelta(days=1)
+        if bpmn_id == "sign_village_cadre" and not household.cadre_signs:
+            continue  # state land signs without a village cadre
         if position < stage:
             _complete(rng, users, household, head, instance.id, bpmn_id, moment, upload_dir)
             if bpmn_id == "sign_reviewer" and position + 1 < stage:

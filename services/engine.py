@@ -204,9 +204,10 @@ class Engine:
         return sha in self._cache
 
     # -- workflows ---------------------------------------------------------------
-    def new_workflow(self, parsed: ParsedProcess) -> BpmnWorkflow:
-        """A fresh workflow of a parsed diagram, stepped to its first manual tasks."""
+    def new_workflow(self, parsed: ParsedProcess, data: dict[str, Any] | None = None) -> BpmnWorkflow:
+        """A fresh workflow of a parsed diagram with its starting variables, stepped to its first manual tasks."""
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(data or {})  # inherited by every task from the start event on
         workflow.definition_sha = parsed.sha256
         workflow.do_engine_steps()
         return workflow

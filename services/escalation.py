@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select, text, update
 
@@ -25,6 +26,7 @@ from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, Role, User, WorkGroup
 from services import notifications, signals
 from services.access import user_ids_with_role
+from services.roles import scope_of
 from services.tx import is_sqlite, take_write_lock, transaction
 
 REMINDER, OVERDUE, SUPERVISOR = 1, 2, 3
@@ -42,14 +44,16 @@ class EscalationTimes:
 class _Recipients:
     """Per-pass caches of who receives what, so a large pass issues few queries."""
 
-    pools: dict[tuple[str, int], set[int]] = field(default_factory=dict)
+    pools: dict[tuple[str, int, int | None], set[int]] = field(default_factory=dict)
     leaders: dict[tuple[int, int | None], set[int]] = field(default_factory=dict)
     supervisors: set[int] | None = None
 
-    def pool(self, role: str, project_id: int) -> set[int]:
-        key = (role, project_id)
+    def pool(self, role: str, project_id: int, group_id: int | None) -> set[int]:
+        """The holders of the role who reach the household (its work group's for a group-bound role)."""
+        key = (role, project_id, group_id if scope_of(role) == "group" else None)
         if key not in self.pools:
-            self.pools[key] = user_ids_with_role(role, project_id)
+            step = SimpleNamespace(work_group_id=group_id, bpmn_id="", household_id=None)
+            self.pools[key] = user_ids_with_role(role, project_id, step if key[2] is not None else None)
         return self.pools[key]
 
     def group_leaders(self, project_id: int, group_id: int | None) -> set[int]:
@@ -102,7 +106,7 @@ def _advance(row: Step, now: datetime, times: EscalationTimes, who: _Recipients)
     if row.due_at is None:
         row.next_escalation_at = None
         return notices
-    holders = {row.assignee_id} if row.assignee_id else who.pool(row.role, row.project_id)
+    holders = {row.assignee_id} if row.assignee_id else who.pool(row.role, row.project_id, row.work_group_id)
     params = {"household": row.household_code, "step": row.name,
               "due": row.due_at.replace(microsecond=0).isoformat() + "Z"}
     if row.escalation_level == 0:

@@ -7,13 +7,13 @@ from typing import Any
 
 from marshmallow import ValidationError, validate
 from marshmallow import fields as f
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import HOUSEHOLD_KINDS, MAX_ID, Household, HumanTask, ModuleRecord, ProcessInstance, User, WorkGroup
-from services import audit, instances, modules, personal, runtime
-from services.access import get_household, get_project, require_role, restrict_to_projects
+from services import audit, instances, modules, personal, runtime, store
+from services.access import get_household, get_project, require_role, restrict_to_households
 from services.context import Actor
 from services.errors import InvalidInput
 from services.forms.registry import flatten_messages
@@ -30,7 +30,54 @@ register_problems({
     "household_code_exists": N_("already exists in this project"),
     "work_group_unknown": N_("unknown work group"),
     "work_group_other": N_("not a work group of this project"),
+    "household_move_invalid": N_("the household cannot move to that work group"),
+    "work_group_same": N_("the household is already in this work group"),
 })
+
+MOVERS = ("admin", "supervisor")  # who moves a household to another work group of its project
+
+
+class MoveInput(CodedSchema):
+    """What moving a household to another work group takes."""
+
+    work_group_id = f.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
+def move(actor: Actor, household_id: int, data: Any, *, now: datetime) -> Household:
+    """Move a household to another work group of its project (admin, supervisor): its open steps follow in
+    the same transaction, so the old group's people lose it and the new group's find it in their inbox."""
+    with transaction():
+        household = get_household(actor.user, household_id)
+        require_role(actor.user, *MOVERS)
+        if not isinstance(data, dict):
+            raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
+        try:
+            group_id = MoveInput().load(data)["work_group_id"]
+        except ValidationError as exc:
+            raise InvalidInput(problem("household_move_invalid"), flatten_messages(exc.messages)) from None
+        group = db.session.get(WorkGroup, group_id)
+        if group is None or group.project_id != household.project_id:
+            raise InvalidInput(problem("household_move_invalid"), {"work_group_id": [problem("work_group_other")]})
+        if group.id == household.work_group_id:
+            raise InvalidInput(problem("household_move_invalid"), {"work_group_id": [problem("work_group_same")]})
+        instance = instance_of(household.id)
+        if instance is not None:
+            store.lock(instance.id)  # the instance before its steps, as every change to a case
+        before = household.work_group_id
+        household.work_group_id = group.id
+        db.session.execute(update(HumanTask).where(HumanTask.household_id == household.id,
+                                                   HumanTask.status == "ready")
+                           .values(work_group_id=group.id))
+        audit.record(actor, "household.move", "household", household.id, household_id=household.id,
+                     before={"work_group_id": before}, after={"work_group_id": group.id}, at=now)
+    return household
+
+
+def movable_groups(actor: Actor, household: Household) -> list[WorkGroup]:
+    """The work groups the actor may move the household to (none unless the actor may move it)."""
+    if not actor.user.has_role(*MOVERS):
+        return []
+    return [g for g in household.project.groups if g.id != household.work_group_id]
 
 LAND_NATURES = ("collective", "state")
 
@@ -101,7 +148,7 @@ def search(actor: Actor, query: CaseQuery) -> tuple[list[tuple[Household, Proces
     """Households of the actor's projects matching the filters, newest first, with their instance."""
     stmt = select(Household, ProcessInstance).outerjoin(
         ProcessInstance, ProcessInstance.household_id == Household.id)
-    stmt = restrict_to_projects(stmt, Household.project_id, actor.user)
+    stmt = restrict_to_households(stmt, actor.user)
     if query.project_id:
         stmt = stmt.where(Household.project_id == query.project_id)
     if query.q:

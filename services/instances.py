@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance
-from services.access import restrict_to_projects
+from services.access import restrict_by_household
 from services.context import Actor
 from services.tasks import assignee_only, step_rows
 
@@ -28,7 +28,7 @@ class InstanceQuery:
 
 def search(actor: Actor, query: InstanceQuery, now: datetime) -> tuple[list[ProcessInstance], int]:
     """Instances of the actor's projects matching the filters, least recent progress first."""
-    stmt = restrict_to_projects(select(ProcessInstance), ProcessInstance.project_id, actor.user)
+    stmt = restrict_by_household(select(ProcessInstance), actor.user, ProcessInstance.household_id)
     if query.status:
         stmt = stmt.where(ProcessInstance.status == query.status)
     if query.project_id:

@@ -126,7 +126,7 @@ def _insert_postgresql(rows: list[dict[str, Any]]) -> int:
 def _on_returned(row: HumanTask, *, actor: Actor, reason: str | None, returned_from: str | None,
                  now: datetime, **_: Any) -> None:
     household = db.session.get(Household, row.household_id)
-    members = addressable_with_role(row.role, row.project_id)
+    members = addressable_with_role(row.role, row.project_id, row)
     recipients = set(members)
     if row.assignee_id:
         recipients.add(row.assignee_id)
@@ -141,7 +141,7 @@ def _on_returned(row: HumanTask, *, actor: Actor, reason: str | None, returned_f
 def _on_agreement_ready(instance: ProcessInstance, *, tasks: list[HumanTask], now: datetime, **_: Any) -> None:
     household = db.session.get(Household, instance.household_id)
     for row in tasks:
-        members = addressable_with_role(row.role, row.project_id)
+        members = addressable_with_role(row.role, row.project_id, row)
         notify(set(members), "sign", {"household": household.code, "step": row.name}, now=now,
                task_id=row.id, instance_id=instance.id, addressable=members)
 
@@ -152,7 +152,7 @@ def _on_created(row: HumanTask, *, now: datetime, returned: bool = False, **_: A
     if returned or form is None or not form.reviewing or row.form_key == "sign":
         return
     household = db.session.get(Household, row.household_id)
-    members = addressable_with_role(row.role, row.project_id)
+    members = addressable_with_role(row.role, row.project_id, row)
     notify(set(members), "audit", {"household": household.code, "step": row.name}, now=now, task_id=row.id,
            instance_id=row.instance_id, addressable=members)
 

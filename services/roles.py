@@ -41,3 +41,34 @@ def role_label(code: str, locale: str = "zh") -> str:
     if names is None:
         return code
     return names[0] if locale.startswith("zh") else names[1]
+
+
+# Whose households a role works on (one declaration; services/access.py applies it).
+# Group-bound roles see and act on the households of their own work groups (a group leader's also those of
+# the groups they lead); project-wide roles on every household of their groups' projects; SEES_ALL on all.
+GROUP_BOUND: frozenset[str] = frozenset({"surveyor", "appraiser", "rights_officer", "accountant", "handler",
+                                         "group_leader"})
+PROJECT_WIDE: frozenset[str] = frozenset({"calc_auditor", "policy_reviewer", "reviewer", "finance", "archivist",
+                                          "village_cadre", "process_owner"})
+SEES_ALL: frozenset[str] = frozenset({"supervisor", "admin"})
+
+# signing steps bound to the household: step -> (its role, who of the role may sign it)
+#   leader  – the leader of the household's work group (WorkGroup.leader_id)
+#   group   – a holder of the role in the household's work group (the group-bound rule)
+#   village – the cadre of the household's village when it has one, else any holder in the project
+#   project – any holder of the role in the project
+SIGNERS: dict[str, tuple[str, str]] = {
+    "sign_group_leader": ("group_leader", "leader"),
+    "sign_handler": ("handler", "group"),
+    "sign_village_cadre": ("village_cadre", "village"),
+    "sign_reviewer": ("reviewer", "project"),
+}
+
+
+def scope_of(role: str) -> str:
+    """'all', 'project' or 'group': how far a role reaches (roles not declared reach their groups only)."""
+    if role in SEES_ALL:
+        return "all"
+    if role in PROJECT_WIDE:
+        return "project"
+    return "group"

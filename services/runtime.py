@@ -63,7 +63,7 @@ def start_instance(actor: Actor, household: Household, *, now: datetime, key: st
     """Start the pipeline for a household (in the caller's transaction)."""
     definition = definitions.current(key)
     process = definitions.parsed(definition)
-    workflow = definitions.get_engine().new_workflow(process)
+    workflow = definitions.get_engine().new_workflow(process, start_variables(household))
     instance = ProcessInstance(definition=definition, household_id=household.id, project_id=household.project_id,
                                status="running", state=b"", created_at=now, updated_at=now, last_progress_at=now)
     db.session.add(instance)
@@ -72,6 +72,12 @@ def start_instance(actor: Actor, household: Household, *, now: datetime, key: st
                    detail={"definition": f"{definition.key} v{definition.version}"})
     _advance(instance, workflow, process, actor, now, Change(), open_rows={})
     return instance
+
+
+def start_variables(household: Household) -> dict[str, Any]:
+    """What the diagram's gateways know of the household from the start (and again at every completion, so
+    that a case started before a variable existed has it by the time a gateway asks)."""
+    return {"cadre_signs": household.cadre_signs}
 
 
 class _EngineFailure(Exception):
@@ -130,7 +136,7 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime, answer: C
         stored = complete_module(actor, row, instance.household, form, data, now)
         task.data.pop("return_to", None)
         gateway = form.gateway(stored, {"project_id": instance.project_id, "now": now})
-        task.data.update({"decision": "approve", **gateway})
+        task.data.update({"decision": "approve", **gateway, **start_variables(instance.household)})
         _finish(row, actor, now, "completed")
         history.record(instance.id, "completed", actor=actor, at=now, task=row)
         _run(instance, task, workflow)
@@ -273,7 +279,7 @@ def _sync_steps(instance: ProcessInstance, workflow: BpmnWorkflow, process: Pars
             info = process.user_tasks.get(task.task_spec.bpmn_id)
             row = HumanTask(
                 instance_id=instance.id, project_id=instance.project_id, household_id=instance.household_id,
-                task_guid=guid, bpmn_id=task.task_spec.bpmn_id,
+                work_group_id=instance.household.work_group_id, task_guid=guid, bpmn_id=task.task_spec.bpmn_id,
                 name=(info.name if info else task.task_spec.bpmn_id)[:128],
                 role=(info.role if info and info.role else "admin"), form_key=(info.form if info else "") or "",
                 status="ready", created_at=now, due_at=due_at(info, instance.project_id, now),

@@ -9,16 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, undefer
 
 from app.extensions import db
-from app.models import HumanTask, ProcessInstance
+from app.models import Household, HumanTask, ProcessInstance
 from services import definitions
 from services.engine import next_timer_at
 from services.errors import NotFound
 from services.problems import problem
 from services.tx import is_sqlite, take_write_lock
 
-# the definition and the household come in the same statement: every change needs both
+# the definition and the household (with its project: the gateways' variables) come in the same statement:
+# every change needs them
 _LOCK_OPTIONS = (undefer(ProcessInstance.state), joinedload(ProcessInstance.definition, innerjoin=True),
-                 joinedload(ProcessInstance.household, innerjoin=True))
+                 joinedload(ProcessInstance.household, innerjoin=True).joinedload(Household.project, innerjoin=True))
 
 
 def lock(instance_id: int) -> ProcessInstance:

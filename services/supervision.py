@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased, joinedload
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
 from services import audit, history, notifications, store
-from services.access import can_see_project, require_role, restrict_to_projects
+from services.access import action_problem, in_scope, require_role, restrict_by_household, restrict_to_households
 from services.context import Actor
 from services.errors import InvalidInput
 from services.problems import N_, name_param, problem
@@ -90,7 +90,7 @@ def stuck_cases(actor: Actor, query: StuckQuery, now: datetime) -> tuple[list[St
         stmt = select(*columns).where(UNFINISHED, or_(*stuck))
         if with_household or query.group_id:
             stmt = stmt.join(Household, Household.id == ProcessInstance.household_id)
-        stmt = restrict_to_projects(stmt, ProcessInstance.project_id, actor.user)
+        stmt = restrict_by_household(stmt, actor.user, ProcessInstance.household_id)
         if query.project_id:
             stmt = stmt.where(ProcessInstance.project_id == query.project_id)
         if query.group_id:
@@ -150,13 +150,13 @@ def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
         found = {r.id for r in rows}
         problems += [problem("reassign_step_missing", task=t) for t in task_ids if t not in found]
         for row in rows:
-            if not can_see_project(actor.user, row.project_id):
+            if not in_scope(actor.user, row.project_id, row.work_group_id):
                 problems.append(problem("reassign_step_missing", task=row.id))
             elif row.status != "ready":
                 problems.append(problem("reassign_step_closed", **_step(row)))
             elif row.role not in target.role_codes:
                 problems.append(problem("reassign_no_role", **_step(row), person=target.display_name, role=row.role))
-            elif not can_see_project(target, row.project_id):
+            elif action_problem(target, row) is not None:
                 problems.append(problem("reassign_no_project", **_step(row), person=target.display_name))
         if problems:
             raise InvalidInput(problem("reassign_refused"), {"task_ids": problems})
@@ -177,7 +177,7 @@ def step_counts(actor: Actor, project_id: int | None, now: datetime) -> dict[str
     """Open and overdue steps per BPMN element, for the live diagram."""
     stmt = (select(HumanTask.bpmn_id, func.count(), func.count().filter(HumanTask.due_at < now))
             .where(IS_OPEN).group_by(HumanTask.bpmn_id))
-    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
     if project_id:
         stmt = stmt.where(HumanTask.project_id == project_id)
     return {bpmn_id: {"open": n, "overdue": late} for bpmn_id, n, late in db.session.execute(stmt).all()}
@@ -186,7 +186,7 @@ def step_counts(actor: Actor, project_id: int | None, now: datetime) -> dict[str
 def overdue_by_role(actor: Actor, project_id: int | None, now: datetime) -> dict[str, int]:
     """How many open steps are overdue, per role."""
     stmt = select(HumanTask.role, func.count()).where(IS_OPEN, HumanTask.due_at < now).group_by(HumanTask.role)
-    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
     if project_id:
         stmt = stmt.where(HumanTask.project_id == project_id)
     return dict(db.session.execute(stmt).all())
@@ -198,7 +198,7 @@ def _overdue_people(actor: Actor, project_id: int | None, now: datetime, *column
             .where(IS_OPEN, HumanTask.due_at < now)
             .group_by(*columns, HumanTask.assignee_id, User.username, User.display_name)
             .order_by(func.count().desc()))
-    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
     if project_id:
         stmt = stmt.where(HumanTask.project_id == project_id)
     return db.session.execute(stmt).all()
@@ -215,7 +215,7 @@ def overdue_per_project(actor: Actor, project_id: int | None, now: datetime
     """overdue_by_role and overdue_by_person of every project at once (two queries, not two per project)."""
     stmt = (select(HumanTask.project_id, HumanTask.role, func.count()).where(IS_OPEN, HumanTask.due_at < now)
             .group_by(HumanTask.project_id, HumanTask.role))
-    stmt = restrict_to_projects(stmt, HumanTask.project_id, actor.user)
+    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
     if project_id:
         stmt = stmt.where(HumanTask.project_id == project_id)
     roles: dict[int, dict[str, int]] = {}

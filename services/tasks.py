@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User, utcnow
 from services import audit, definitions, history, personal, store
-from services.access import can_see_project, project_ids
+from services.access import action_problem, in_scope, step_condition
 from services.context import Actor
 from services.errors import Conflict, Forbidden, NotFound
 from services.problems import N_, problem
@@ -42,28 +42,26 @@ class TaskQuery:
 
 
 def get_task(user: User, task_id: int) -> HumanTask:
-    """A step of the user's projects (open or not), or NotFound."""
+    """A step of a household within the user's reach (open or not), or NotFound."""
     row = db.session.get(HumanTask, task_id)
-    if row is None or not can_see_project(user, row.project_id):
+    if row is None or not in_scope(user, row.project_id, row.work_group_id):
         raise NotFound(problem("task_not_found"))
     return row
 
 
 def actionable(user: User) -> list[Any]:
-    """SQL conditions on HumanTask of the steps the user may act on: their roles, in their projects (the
-    rule task_for_action applies to one loaded step)."""
-    conditions = [HumanTask.role.in_(sorted(user.role_codes) or ["-"])]
-    ids = project_ids(user)
-    if ids is not None:
-        conditions.append(HumanTask.project_id.in_(ids or [-1]))
-    return conditions
+    """SQL conditions on HumanTask of the steps the user may act on: their roles, each within its reach,
+    and the signer a household binds a signing step to (the rule task_for_action applies to one step)."""
+    return [step_condition(user, HumanTask)]
 
 
 def task_for_action(user: User, task_id: int) -> HumanTask:
-    """A step the user may act on: NotFound outside their projects, Forbidden without its role."""
+    """A step the user may act on: NotFound outside their reach, Forbidden without its role, outside that
+    role's reach or when the household binds the signature to someone else."""
     row = get_task(user, task_id)
-    if row.role not in user.role_codes:
-        raise Forbidden(problem("task_other_role"))
+    refusal = action_problem(user, row)
+    if refusal is not None:
+        raise Forbidden(problem(refusal))
     return row
 
 

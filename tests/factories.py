@@ -48,6 +48,18 @@ class World:
     other_project: Project
     users: dict[str, User] = field(default_factory=dict)
     outsider: User | None = None
+    group: WorkGroup | None = None  # 第一工作组: every role's user works here; new households go here
+    second_group: WorkGroup | None = None  # 第二工作组 of the same project: nobody until a test adds people
+
+    def add_to_second_group(self, username: str, roles: list[str], *, leads: bool = False) -> User:
+        """A user of the project's second work group (its leader when `leads`)."""
+        with transaction():
+            user = identity.create_user(username, PASSWORD, f"{username} user", roles)
+            group = db.session.get(WorkGroup, self.second_group.id)
+            group.members.append(user)
+            if leads:
+                group.leader_id = user.id
+        return user
 
     def actor(self, role: str) -> Actor:
         return Actor(self.users[role], "127.0.0.1")
@@ -67,6 +79,9 @@ def build_world(now: datetime | None = None) -> World:
         group = WorkGroup(project_id=project.id, name="第一工作组")
         other_group = WorkGroup(project_id=other.id, name="拓宽组")
         db.session.add_all([group, other_group])
+        db.session.flush()
+        second_group = WorkGroup(project_id=project.id, name="第二工作组")
+        db.session.add(second_group)
         users = {}
         for code in ROLES:
             users[code] = identity.create_user(code, PASSWORD, f"{code} user", [code])
@@ -76,7 +91,8 @@ def build_world(now: datetime | None = None) -> World:
         outsider = identity.create_user("outsider", PASSWORD, "Other project surveyor",
                                         ["surveyor", "accountant", "calc_auditor"])
         other_group.members.append(outsider)
-    return World(project=project, other_project=other, users=users, outsider=outsider)
+    return World(project=project, other_project=other, users=users, outsider=outsider, group=group,
+                 second_group=second_group)
 
 
 def new_household(world: World, code: str = "H-001", kind: str = "collective_house", now: datetime | None = None):

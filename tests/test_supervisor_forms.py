@@ -59,7 +59,8 @@ def test_reassignment_offers_only_holders_of_the_role_in_the_project(world, clie
     outside = _second_surveyor(world, in_project=False)
     _, instance = new_household(world, "RA-1")
     step = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
-    offered = reassignment.candidates({(step.role, step.project_id)})[(step.role, step.project_id)]
+    pool = reassignment.pools([step])[step.id]
+    offered = reassignment.candidates({pool})[pool]
     ids = {c.id for c in offered}
     assert inside.id in ids and world.users["surveyor"].id in ids
     assert outside.id not in ids and world.users["accountant"].id not in ids and world.users["admin"].id not in ids

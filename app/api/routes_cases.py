@@ -9,6 +9,8 @@ from app.api.schemas import (
     HouseholdCreate,
     HouseholdCreated,
     HouseholdDetail,
+    HouseholdMove,
+    HouseholdSchema,
     InstanceListArgs,
     InstancePage,
     InstanceSchema,
@@ -33,6 +35,13 @@ def get_household(household_id: int):
     modules = {name: With(r, updated_by=case.editors.get(r.updated_by_id)) for name, r in case.records.items()}
     return respond(HouseholdDetail, With(case.household, modules=modules, instance=case.instance,
                                          current_tasks=case.current))
+
+
+@bp.post("/households/<id:household_id>/move")
+@doc("Move a household to another work group of its project; its open steps follow (admin, supervisor)",
+     body=HouseholdMove, response=HouseholdSchema, errors=(403, 404, 422), tag="households")
+def move_household(household_id: int):
+    return respond(HouseholdSchema, households.move(actor(), household_id, json_body(), now=utcnow()))
 
 
 @bp.get("/instances")

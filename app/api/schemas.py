@@ -13,7 +13,7 @@ from marshmallow import fields as f
 
 from app.models import MAX_ID
 from services import notifications, personal
-from services.households import HouseholdInput
+from services.households import HouseholdInput, MoveInput
 from services.problems import CodedSchema
 
 
@@ -150,6 +150,10 @@ ProjectList = listing(ProjectSchema, "ProjectList")
 
 class HouseholdCreate(HouseholdInput):
     """The body of creating a household: what the service validates it with."""
+
+
+class HouseholdMove(MoveInput):
+    """The body of moving a household to another work group of its project."""
 
 
 class MaskedPhone(f.String):

@@ -17,7 +17,7 @@ from app.labels import error_text
 from app.models import Attachment, Household, HumanTask, User, utcnow
 from app.web import page_actor
 from services import dossier_files, files, thumbnails
-from services.access import get_household
+from services.access import action_problem, get_household
 from services.errors import NotFound, ServiceError
 from services.forms import FORMS
 from services.forms.registry import schema_instance
@@ -57,7 +57,7 @@ def _editable_modules(household: Household) -> list[str]:
         form = FORMS.get(step.form_key or "")
         if form is not None and form.section is None:
             latest.setdefault(form.module, step)
-    return [m for m in MODULES if m in latest and latest[m].role in current_user.role_codes
+    return [m for m in MODULES if m in latest and action_problem(current_user, latest[m]) is None
             and latest[m].assignee_id in (None, current_user.id)]
 
 

@@ -5,6 +5,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import labels
 from app.cases import bp
 from app.models import HOUSEHOLD_KINDS, utcnow
 from app.web import int_arg, page_actor, text_arg
@@ -77,10 +78,28 @@ def reveal(household_id: int):
     return _detail(households.case_file(page_actor(), household_id, reveal=True, now=utcnow()))
 
 
+@bp.post("/cases/<int:household_id>/move")
+@login_required
+def move(household_id: int):
+    """Move the household to another work group of its project (admin, supervisor)."""
+    raw = request.form.get("work_group_id", "")
+    try:
+        households.move(page_actor(), household_id, {"work_group_id": int(raw) if raw.isascii() and raw.isdigit()
+                                                     else raw}, now=utcnow())
+    except InvalidInput as exc:
+        for problems in exc.fields.values():
+            for text in problems:
+                flash(labels.problem(text), "error")
+    else:
+        flash(_("The household moved to another work group."), "success")
+    return redirect(url_for("cases.detail", household_id=household_id))
+
+
 def _detail(case: households.CaseFile):
     events = history.for_instance(case.instance.id) if case.instance else []
     return render_template("cases/detail.html", case=case, events=events, modules_shown=modules.MODULES,
-                           may_reveal=modules.may_reveal(current_user))
+                           may_reveal=modules.may_reveal(current_user),
+                           move_to=households.movable_groups(page_actor(), case.household))
 
 
 @bp.get("/cases/<int:household_id>/diagram.bpmn")

@@ -16,6 +16,7 @@ from services import access, history, households, modules, runtime, tasks
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.forms import get_form, json_schema
 from services.modules import steppage
+from services.problems import problem
 
 
 def _due_soon() -> timedelta:
@@ -59,7 +60,8 @@ def _render_task(task_id: int, *, values: dict | None = None, errors: dict | Non
         "inbox/task.html", row=row, case=case, form=form, ref_labels=tasks.ref_labels(row),
         schema=json_schema(form) if form else None, values=values, errors=errors or {},
         return_errors=return_errors or {}, return_values=return_values or {},
-        targets=tasks.return_targets(row), can_act=row.role in current_user.role_codes,
+        targets=tasks.return_targets(row), refusal=access.action_problem(current_user, row),
+        problem=problem,
         page=steppage.step_page(row, values, events, utcnow()), notice=notice, status=status,
         events=events[-8:], now=utcnow(), due_soon=_due_soon(), urgency=tasks.urgency,
     ), status

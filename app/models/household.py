@@ -43,6 +43,12 @@ class Household(db.Model):
     village: Mapped[Village | None] = relationship()
     batch: Mapped[Batch | None] = relationship()
 
+    @property
+    def cadre_signs(self) -> bool:
+        """Whether a village cadre signs the agreement: collective land only (a state-land house, or any
+        household of a state-land project, signs with three)."""
+        return self.kind != "state_house" and self.project.kind != "state"
+
 
 class ModuleRecord(db.Model):
     """The current data of one module (survey, appraisal, …) of one household, versioned."""

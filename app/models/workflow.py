@@ -101,6 +101,8 @@ class HumanTask(db.Model):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    # the household's work group, kept in step with it (migration 0012): whose step it is, without a join
+    work_group_id: Mapped[int | None] = mapped_column(ForeignKey("work_groups.id", ondelete="SET NULL"))
     task_guid: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(128))

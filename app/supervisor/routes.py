@@ -26,9 +26,10 @@ def overview():
     now = utcnow()
     actor = page_actor()
     cases, total = supervision.stuck_cases(actor, query, now)
+    pools = reassignment.pools(t for c in cases for t in c.tasks)
     return render_template(
         "supervisor/overview.html", cases=cases, total=total, query=query, now=now,
-        candidates=reassignment.candidates({(t.role, t.project_id) for c in cases for t in c.tasks}),
+        candidates=reassignment.candidates(pools.values()),
         by_role=supervision.overdue_by_role(actor, query.project_id, now),
         by_person=supervision.overdue_by_person(actor, query.project_id, now),
         projects=access.visible_projects(current_user), groups=access.visible_groups(current_user),

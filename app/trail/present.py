@@ -35,6 +35,7 @@ ACTIONS: dict[str, Any] = {
     "auth.password.change": _l("Changed the password"), "auth.password.failed": _l("Wrong current password"),
     "token.issue": _l("Issued an API token"), "token.revoke": _l("Revoked an API token"),
     "household.create": _l("Registered a household"), "household.import": _l("Imported a roster"),
+    "household.move": _l("Moved a household to another work group"),
     "person.id_number.view": _l("Viewed a full ID number"),
     "task.claim": _l("Claimed a step"), "task.release": _l("Released a step"),
     "task.complete": _l("Completed a step"), "task.return": _l("Sent a case back"),

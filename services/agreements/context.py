@@ -168,12 +168,15 @@ def _item_label(item: dict[str, Any], buildings: list[dict[str, Any]]) -> str:
     return str(item.get("label") or code)
 
 
-def _signatures(data: dict[str, Any], timezone: str) -> list[dict[str, Any]]:
-    """The four signatures in their fixed order; one not (yet) given has no name and no date."""
+def _signatures(data: dict[str, Any], timezone: str, cadre_signs: bool = True) -> list[dict[str, Any]]:
+    """The signatures in their fixed order, four (three without a village cadre on state land, unless one
+    signed before); one not (yet) given has no name and no date."""
     given = data.get("signatures") if isinstance(data.get("signatures"), dict) else {}
     out = []
     for role, title in SIGNERS:
         sign = given.get(role) if isinstance(given.get(role), dict) else {}
+        if role == "village_cadre" and not cadre_signs and not sign:
+            continue
         signed = sign.get("decision") == "approve" and bool(sign.get("by"))
         out.append({"code": role, "role": title, "signed": signed,
                     "name": (sign.get("by_name") or sign.get("by") or "") if signed else "",
@@ -212,6 +215,7 @@ def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "A
     items = [{"n": n, "label": _item_label(item, buildings), "basis": item.get("basis") or "",
               "amount": _money(item.get("amount"))}
              for n, item in enumerate((i for i in data.get("items") or [] if isinstance(i, dict)), 1)]
+    signatures = _signatures(data, timezone, household.cadre_signs)
     context = {
         "template_version": str(data.get("template_version") or CURRENT),
         "number": str(data["number"]), "revision": data.get("revision") or 1,
@@ -228,7 +232,8 @@ def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "A
         "move_deadline": chinese_date(data.get("move_deadline")) or BLANK_DATE,
         "household_signed_on": chinese_date(data.get("household_signed_on")),
         "bank_account": data.get("bank_account") or "", "notes": data.get("notes") or "",
-        "signatures": _signatures(data, timezone), "blank": BLANK, "blank_date": BLANK_DATE,
+        "signatures": signatures, "signer_titles": "、".join(s["role"] for s in signatures),
+        "blank": BLANK, "blank_date": BLANK_DATE,
         "draft": bool(data.get("draft")),
         **_settlement(total, swap),
     }

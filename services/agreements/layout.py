@@ -111,7 +111,8 @@ LAYOUT_2026_1 = Layout(
         Paragraph("本协议双方无需相互支付款项。", when="payment_case == 'none'"),
         Paragraph("依规定需经跟踪审计的款项，付款期限自审计完成之日起计算。"),
         Paragraph("第六条　其他约定", "heading"),
-        Paragraph("一、本协议经甲方工作组负责人、村干部、经办人、审核人员签字，并经乙方签字后生效。", "clause"),
+        # the signers listed: 工作组负责人、村干部、经办人、审核人员 (no 村干部 on state land)
+        Paragraph("一、本协议经甲方{{ signer_titles }}签字，并经乙方签字后生效。", "clause"),
         Paragraph("二、乙方保证所提供的房屋权属、家庭人口等资料真实有效；如有隐瞒或虚报，甲方有权依法追回多付款项。",
                   "clause"),
         Paragraph("三、本协议未尽事宜，双方可另行协商签订补充协议，补充协议与本协议具有同等效力。", "clause"),

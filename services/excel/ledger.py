@@ -11,9 +11,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Agreement, Household, HumanTask, ProcessInstance, Project
+from app.models import Agreement, Household, HumanTask, ProcessInstance, Project, User
 from services import audit
-from services.access import get_project
+from services.access import get_project, restrict_to_households
 from services.context import Actor
 from services.excel.sheets import (
     BORDER,
@@ -62,23 +62,26 @@ class LedgerRow:
         return float(self.paid / self.agreed) if self.agreed else None
 
 
-def rows(project_id: int, zone: ZoneInfo) -> list[LedgerRow]:
-    """The ledger lines of a project, by household code, in three queries whatever its size."""
+def rows(project_id: int, zone: ZoneInfo, user: User | None = None) -> list[LedgerRow]:
+    """The ledger lines of a project (the households within the user's reach, when given), by household code,
+    in three queries whatever its size."""
     latest = (select(ProcessInstance.household_id, func.max(ProcessInstance.id).label("instance_id"))
               .where(ProcessInstance.project_id == project_id)
               .group_by(ProcessInstance.household_id).subquery())
-    found = db.session.execute(
-        select(Household, ProcessInstance, Agreement.number)
-        .outerjoin(latest, latest.c.household_id == Household.id)
-        .outerjoin(ProcessInstance, ProcessInstance.id == latest.c.instance_id)
-        .outerjoin(Agreement, Agreement.household_id == Household.id)
-        .where(Household.project_id == project_id)
-        .order_by(Household.code, Household.id)
-    ).all()
+    households = (select(Household, ProcessInstance, Agreement.number)
+                  .outerjoin(latest, latest.c.household_id == Household.id)
+                  .outerjoin(ProcessInstance, ProcessInstance.id == latest.c.instance_id)
+                  .outerjoin(Agreement, Agreement.household_id == Household.id)
+                  .where(Household.project_id == project_id)
+                  .order_by(Household.code, Household.id))
+    open_steps = (select(HumanTask.instance_id, HumanTask.name)
+                  .where(HumanTask.project_id == project_id, HumanTask.status == "ready").order_by(HumanTask.id))
+    if user is not None:
+        households = restrict_to_households(households, user)
+        open_steps = restrict_to_households(open_steps, user, HumanTask.project_id, HumanTask.work_group_id)
+    found = db.session.execute(households).all()
     steps: dict[int, list[str]] = {}
-    for instance_id, name in db.session.execute(
-            select(HumanTask.instance_id, HumanTask.name)
-            .where(HumanTask.project_id == project_id, HumanTask.status == "ready").order_by(HumanTask.id)):
+    for instance_id, name in db.session.execute(open_steps):
         if name not in steps.setdefault(instance_id, []):
             steps[instance_id].append(name)
     result = []
@@ -103,7 +106,7 @@ def export(actor: Actor, project_id: int, *, now: datetime, timezone: str) -> Sh
     zone = ZoneInfo(timezone)
     with transaction():
         project = get_project(actor.user, project_id)
-        lines = rows(project.id, zone)
+        lines = rows(project.id, zone, actor.user)
         audit.record(actor, "export.ledger", "project", project.id, after={"rows": len(lines)}, at=now)
     local = now.replace(tzinfo=UTC).astimezone(zone)
     return save(_workbook(project, lines, actor, local), f"{project.code}-签约台账-{local:%Y%m%d}.xlsx")

@@ -11,7 +11,7 @@ from marshmallow import fields as f
 
 from app.models import Household, HumanTask, ModuleRecord, User
 from services import audit, personal
-from services.access import get_household
+from services.access import action_problem, get_household
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.forms.registry import StepForm, flatten_messages, schema_instance
@@ -72,7 +72,7 @@ def _module_form(module: str) -> StepForm:
 def editable_step(user: User, household: Household, module: str) -> HumanTask | None:
     """The open step through which this user may edit the module now, or None."""
     step = open_step(household.id, module)
-    if step is None or step.role not in user.role_codes:
+    if step is None or action_problem(user, step) is not None:
         return None
     if step.assignee_id is not None and step.assignee_id != user.id:
         return None

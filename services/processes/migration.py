@@ -22,7 +22,7 @@ from sqlalchemy.orm import undefer
 from app.extensions import db
 from app.models import MAX_ID, Household, HumanTask, ProcessDefinition, ProcessInstance, Project
 from services import audit, definitions, history, runtime, store
-from services.access import can_see_project, require_role, restrict_to_projects
+from services.access import can_see_household, require_role, restrict_to_households
 from services.context import Actor
 from services.deadlines import due_at
 from services.engine import ACTIVE_STATES, EngineError, ParsedProcess, ready_user_tasks
@@ -110,7 +110,7 @@ def candidates(actor: Actor, target_id: int, limit: int = 500) -> list[Candidate
              .where(ProcessDefinition.key == target.key, ProcessDefinition.version < target.version,
                     ProcessInstance.status == "running")
              .order_by(ProcessDefinition.version, Household.code, ProcessInstance.id).limit(limit))
-    rows = db.session.execute(restrict_to_projects(query, ProcessInstance.project_id, actor.user)).all()
+    rows = db.session.execute(restrict_to_households(query, actor.user)).all()
     steps: dict[int, list[str]] = {}
     ids = [instance.id for instance, *_ in rows]
     for instance_id, name in db.session.execute(
@@ -155,7 +155,7 @@ def _move(actor: Actor, target_id: int, instance_id: int, now: datetime, dry_run
 
 
 def _visible(actor: Actor, instance: ProcessInstance | None) -> ProcessInstance:
-    if instance is None or not can_see_project(actor.user, instance.project_id):
+    if instance is None or not can_see_household(actor.user, instance.household):
         raise Refused("case not found")
     return instance
 
