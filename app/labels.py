@@ -21,7 +21,8 @@ ACTION = {"started": _l("Case opened"), "created": _l("Step opened"), "claimed":
           "released": _l("Released"), "completed": _l("Completed"), "returned": _l("Returned"),
           "cancelled": _l("Withdrawn"), "closed": _l("Case closed"), "error": _l("Engine error"),
           "reassigned": _l("Reassigned"), "escalated": _l("Escalated"), "reminded": _l("Reminder sent"),
-          "timer": _l("Timer fired"), "migrated": _l("Moved to a new process version")}
+          "timer": _l("Timer fired"), "migrated": _l("Moved to a new process version"),
+          "conflict_declared": _l("Conflict of interest declared")}
 MODULE = {"survey": _l("Household survey"), "appraisal": _l("Appraisal"), "rights": _l("Rights confirmation"),
           "calculation": _l("Compensation calculation"), "calc_audit": _l("Calculation audit"),
           "policy_review": _l("Policy review"), "decision": _l("Collective decision"),
