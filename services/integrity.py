@@ -80,11 +80,11 @@ class ConflictInput(CodedSchema):
 def declare_conflict(actor: Actor, task_id: int, data: Any, *, now: datetime) -> ConflictDeclaration:
     """The step's person has a conflict of interest: recorded, the step goes back to the role's pool and may no
     longer be completed by them — a supervisor reassigns it."""
-    values = _valid(ConflictInput, data, "declaration_invalid")
     with transaction():
         row = task_for_action(actor.user, task_id)
         if not needs_declaration(row.form_key):
             raise InvalidInput(problem("declaration_not_needed"), {"task_id": [problem("declaration_not_needed")]})
+        values = _valid(ConflictInput, data, "declaration_invalid")
         store.lock_instances_of_steps([row.id])
         db.session.refresh(row)
         if row.status != "ready":

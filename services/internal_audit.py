@@ -126,9 +126,9 @@ def sample(actor: Actor, project_id: int, data: Any) -> list[Household]:
 
 def open_finding(actor: Actor, data: Any, *, now: datetime) -> AuditFinding:
     """The reviewer records a finding; the step's role must rectify it within the working days given."""
+    _require_auditor(actor)
     values = _valid(FindingInput, data, "finding_invalid")
     household = get_household(actor.user, values["household_id"])
-    _require_auditor(actor)
     known = steps()
     if values["bpmn_id"] not in known:
         raise InvalidInput(problem("finding_invalid"), {"bpmn_id": [problem("finding_step")]})

@@ -163,5 +163,7 @@ def test_the_findings_pages_speak_chinese_and_keep_to_roles(world, api, client):
     client.post("/login", data={"username": "supervisor", "password": factories.PASSWORD})
     overview = client.get("/integrity/overview").get_data(as_text=True)
     assert "已整改待复核" in overview
+    trail = client.get("/trail?action=finding.rectify").get_data(as_text=True)
+    assert "登记了整改情况" in trail and "问题状态" in trail and "已整改待复核" in trail
     assert db.session.get(HumanTask, task["id"]) is not None
     assert integrity.needs_declaration("sign") and not integrity.needs_declaration("survey")

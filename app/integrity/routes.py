@@ -63,10 +63,10 @@ def selections():
         (422 if errors else 200)
 
 
-@bp.get("/project-files/<int:file_id>")
+@bp.get("/project-files/<int:project_file_id>")
 @login_required
-def project_file(file_id: int):
-    row, path = integrity.open_project_file(page_actor(), file_id, now=utcnow(),
+def project_file(project_file_id: int):
+    row, path = integrity.open_project_file(page_actor(), project_file_id, now=utcnow(),
                                             upload_dir=current_app.config["UPLOAD_DIR"])
     response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=send_name(row),
                          conditional=True, max_age=0)
