@@ -29,7 +29,7 @@ MODULE = {"survey": _l("Household survey"), "appraisal": _l("Appraisal"), "right
           "agreement": _l("Agreement"), "payment": _l("Payment"), "archive": _l("Archiving")}
 SEVERITY = {"low": _l("Minor"), "medium": _l("Moderate"), "high": _l("Serious")}
 FINDING_STATE = {"open": _l("Awaiting rectification"), "rectified": _l("Rectified, awaiting review"),
-                 "closed": _l("Closed"), "reopened": _l("Reopened")}
+                 "closed": _l("Closed after review"), "reopened": _l("Reopened")}
 SELECTION_METHOD = {"negotiation": _l("Negotiated by the households"), "lottery": _l("Drawn by lot")}
 NOTIFICATION_KIND = {"returned": _l("Returned"), "sign": _l("To sign"), "audit": _l("To review"),
                      "reminder": _l("Due soon"), "overdue": _l("Overdue"), "escalated": _l("Escalated"),

@@ -71,13 +71,15 @@ def test_the_appraisal_needs_the_declaration_and_a_declared_conflict_blocks_it(w
     client.post("/login", data={"username": "appraiser", "password": factories.PASSWORD})
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert "本人与该户无利害关系" in page and "申报利害关系并回避" in page
+    assert "尚未登记评估机构选定情况" in page
     # another appraiser of the project takes the step and completes it with the declaration
     from services import identity
     from services.tx import transaction
 
     with transaction():
         other = identity.create_user("appraiser2", factories.PASSWORD, "第二评估员", ["appraiser"])
-        db.session.scalar(select(WorkGroup).where(WorkGroup.project_id == world.project.id)).members.append(other)
+        group = db.session.scalar(select(WorkGroup).where(WorkGroup.project_id == world.project.id))
+        group.members.append(other)
     done = api.post(f"/api/v1/tasks/{task['id']}/complete", as_="appraiser2",
                     json={"data": {**data, "conflict_note": "与该户无亲属及经济往来"}})
     assert done.status_code == 200, done.get_json()
@@ -101,7 +103,7 @@ def test_a_finding_goes_from_open_through_rectified_to_closed(world, api):
     instance_id, task = case_at(api, world.project.id, "F-001", "appraisal")
     household_id = task["household_id"]
     assert_error(_finding(api, household_id, as_="supervisor"), 403)
-    assert_error(_finding(api, household_id, as_="outsider"), 404)
+    assert_error(_finding(api, household_id, as_="outsider"), 403)  # not a reviewer
     assert_error(_finding(api, household_id, bpmn_id="nowhere"), 422, fields={"bpmn_id"})
     opened = _finding(api, household_id)
     assert opened.status_code == 201, opened.get_json()
@@ -121,6 +123,16 @@ def test_a_finding_goes_from_open_through_rectified_to_closed(world, api):
     reopened = api.post(f"/api/v1/findings/{fid}/reopen", as_="reviewer", json={"reason": "扫描件仍不清晰"})
     assert reopened.get_json()["state"] == "reopened"
     api.post(f"/api/v1/findings/{fid}/rectify", as_="surveyor", json={"text": "重新扫描"})
+    from services import identity
+    from services.tx import transaction
+
+    with transaction():  # a reviewer of the other project sees nothing of this one
+        stranger = identity.create_user("reviewer_b", factories.PASSWORD, "乙项目审核", ["reviewer"])
+        group = db.session.scalar(select(WorkGroup).where(WorkGroup.project_id == world.other_project.id))
+        group.members.append(stranger)
+    assert_error(api.post(f"/api/v1/findings/{fid}/close", as_="reviewer_b"), 404)
+    assert_error(_finding(api, household_id, as_="reviewer_b"), 404)
+    assert_error(api.get(f"/api/v1/projects/{world.project.id}/audit-sample", as_="reviewer_b"), 404)
     closed = api.post(f"/api/v1/findings/{fid}/close", as_="reviewer")
     assert closed.get_json()["state"] == "closed"
     mine = api.get("/api/v1/findings?mine=true", as_="surveyor").get_json()["items"]

@@ -21,6 +21,8 @@ for _name, _table in (("severity", labels.SEVERITY), ("finding_state", labels.FI
 
 bp.add_app_template_global(integrity.needs_declaration, "needs_declaration")
 bp.add_app_template_global(integrity.declarations, "case_declarations")
+bp.add_app_template_global(lambda household: integrity.selection_for(household.project_id, household.batch_id),
+                           "firm_selection_for")
 bp.add_app_template_global(lambda household_id: internal_audit.list_findings(
     page_actor(), internal_audit.FindingQuery(household_id=household_id)), "case_findings")
 bp.add_app_template_global(lambda bpmn_id: internal_audit.steps().get(bpmn_id, ("", ""))[0], "case_step_name")
