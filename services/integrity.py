@@ -65,8 +65,8 @@ def declare_on_completion(actor: Actor, row: HumanTask, stored: dict[str, Any], 
                     literal(actor.id, Integer), literal(False, Boolean), literal(note, String),
                     literal(now, DateTime)).where(~declared)
     columns = ["household_id", "task_id", "bpmn_id", "user_id", "conflict", "note", "declared_at"]
-    result = db.session.connection().execute(insert(ConflictDeclaration).from_select(columns, values))
-    if result.rowcount == 0:
+    stmt = insert(ConflictDeclaration).from_select(columns, values).returning(ConflictDeclaration.id)
+    if db.session.connection().execute(stmt).first() is None:
         raise Conflict(problem("conflict_declared"), code="conflict_declared")
 
 
