@@ -107,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
     from app.inbox import bp as inbox_bp
+    from app.integrity import bp as integrity_bp
     from app.main import bp as main_bp
     from app.policies import bp as policies_bp
     from app.processes import bp as processes_bp
@@ -121,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp)
     app.register_blueprint(policies_bp)
     app.register_blueprint(supervisor_bp)
+    app.register_blueprint(integrity_bp)
     app.register_blueprint(processes_bp)
     app.register_blueprint(trail_bp)
     app.register_blueprint(staff_bp)

@@ -21,11 +21,16 @@ ACTION = {"started": _l("Case opened"), "created": _l("Step opened"), "claimed":
           "released": _l("Released"), "completed": _l("Completed"), "returned": _l("Returned"),
           "cancelled": _l("Withdrawn"), "closed": _l("Case closed"), "error": _l("Engine error"),
           "reassigned": _l("Reassigned"), "escalated": _l("Escalated"), "reminded": _l("Reminder sent"),
-          "timer": _l("Timer fired"), "migrated": _l("Moved to a new process version")}
+          "timer": _l("Timer fired"), "migrated": _l("Moved to a new process version"),
+          "conflict_declared": _l("Conflict of interest declared")}
 MODULE = {"survey": _l("Household survey"), "appraisal": _l("Appraisal"), "rights": _l("Rights confirmation"),
           "calculation": _l("Compensation calculation"), "calc_audit": _l("Calculation audit"),
           "policy_review": _l("Policy review"), "decision": _l("Collective decision"),
           "agreement": _l("Agreement"), "payment": _l("Payment"), "archive": _l("Archiving")}
+SEVERITY = {"low": _l("Minor"), "medium": _l("Moderate"), "high": _l("Serious")}
+FINDING_STATE = {"open": _l("Awaiting rectification"), "rectified": _l("Rectified, awaiting review"),
+                 "closed": _l("Closed after review"), "reopened": _l("Reopened")}
+SELECTION_METHOD = {"negotiation": _l("Negotiated by the households"), "lottery": _l("Drawn by lot")}
 NOTIFICATION_KIND = {"returned": _l("Returned"), "sign": _l("To sign"), "audit": _l("To review"),
                      "reminder": _l("Due soon"), "overdue": _l("Overdue"), "escalated": _l("Escalated"),
                      "assigned": _l("Assigned")}

@@ -82,7 +82,7 @@ def step(rng: random.Random, bpmn_id: str, household: Household, at: datetime, h
     if bpmn_id == "appraisal":
         return {"firm": rng.choice(FIRMS), "appraiser_name": name(rng),
                 "report_no": f"PG{at:%Y}-{rng.randint(1000, 9999)}", "report_date": day,
-                "ancillary_value": str(rng.randint(5, 40) * 100),
+                "ancillary_value": str(rng.randint(5, 40) * 100), "no_conflict": True,
                 "buildings": [{"building_id": b.id, "unit_price": str(rng.randint(2800, 6800)),
                                "decoration_value": str(rng.randint(8, 60) * 1000)} for b in case.buildings]}
     if bpmn_id == "rights":
@@ -101,7 +101,7 @@ def step(rng: random.Random, bpmn_id: str, household: Household, at: datetime, h
     if bpmn_id == "agreement_draft":
         return {"move_deadline": (at + timedelta(days=60)).date().isoformat(), "household_signed_on": day}
     if bpmn_id.startswith("sign_"):
-        return {"opinion": "同意"}
+        return {"opinion": "同意", "no_conflict": True}
     if bpmn_id == "tracking_audit":
         return {"audited_amount": str(case.agreement_total()), "opinion": "资金用途与协议一致，同意拨付"}
     if bpmn_id == "payment":

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
-from services import audit, definitions, history, milestones, signals, store
+from services import audit, definitions, history, integrity, milestones, signals, store
 from services.access import get_household
 from services.context import Actor
 from services.deadlines import due_at
@@ -134,6 +134,7 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime, answer: C
         workflow = store.load(instance)
         task = _spiff_task(workflow, row)
         stored = complete_module(actor, row, instance.household, form, data, now)
+        integrity.declare_on_completion(actor, row, stored, now)
         task.data.pop("return_to", None)
         gateway = form.gateway(stored, {"project_id": instance.project_id, "now": now})
         task.data.update({"decision": "approve", **gateway, **start_variables(instance.household)})

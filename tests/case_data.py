@@ -71,7 +71,7 @@ def step(bpmn_id: str, household_id: int, *, option: str = "cash", unit_price: s
         return survey(household.kind)
     if bpmn_id == "appraisal":
         return {"firm": "江城房地产估价有限公司", "appraiser_name": "李评估", "report_no": "PG2026-0001",
-                "report_date": today.isoformat(), "ancillary_value": "1200.00",
+                "report_date": today.isoformat(), "ancillary_value": "1200.00", "no_conflict": True,
                 "buildings": [{"building_id": b.id, "unit_price": unit_price, "decoration_value": "30000.00"}
                               for b in case.buildings]}
     if bpmn_id == "rights":
@@ -91,7 +91,7 @@ def step(bpmn_id: str, household_id: int, *, option: str = "cash", unit_price: s
     if bpmn_id == "agreement_draft":
         return {"move_deadline": (today + timedelta(days=60)).isoformat(), "household_signed_on": today.isoformat()}
     if bpmn_id.startswith("sign_"):
-        return {"opinion": "同意"}
+        return {"opinion": "同意", "no_conflict": True}
     if bpmn_id == "tracking_audit":
         return {"audited_amount": str(case.agreement_total()), "opinion": "资金用途与协议一致"}
     if bpmn_id == "payment":

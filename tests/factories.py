@@ -26,10 +26,10 @@ STEP_DATA = {
     "policy_review": {"opinion": "符合政策"},
     "collective_decision": {"meeting_date": "2026-11-20", "minutes": "会议同意按政策补偿"},
     "agreement_draft": {"move_deadline": "2027-01-31", "household_signed_on": "2026-11-24"},
-    "sign_handler": {"opinion": "同意"},
-    "sign_group_leader": {"opinion": "同意"},
-    "sign_village_cadre": {"opinion": "同意"},
-    "sign_reviewer": {"opinion": "同意"},
+    "sign_handler": {"opinion": "同意", "no_conflict": True},
+    "sign_group_leader": {"opinion": "同意", "no_conflict": True},
+    "sign_village_cadre": {"opinion": "同意", "no_conflict": True},
+    "sign_reviewer": {"opinion": "同意", "no_conflict": True},
 }
 ROLE_OF_STEP = {
     "survey": "surveyor", "appraisal": "appraiser", "rights": "rights_officer", "calculation": "accountant",

@@ -120,7 +120,7 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
 
     run.open_step("appraiser", "评估作业")
     _fill(page, {"firm": "江城房地产估价有限公司", "appraiser_name": "李评估", "report_no": "PG2026-0001",
-                 "report_date": TODAY, "ancillary_value": "1200.00",
+                 "report_date": TODAY, "ancillary_value": "1200.00", "no_conflict": True,
                  "buildings": [{"unit_price": "4200.00", "decoration_value": "30000.00"},
                                {"unit_price": "1800.00", "decoration_value": "2000.00"}]})
     run.upload("appraisal_report", "评估报告.pdf", pdf_bytes(), "application/pdf")
@@ -196,7 +196,7 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
         # a signer reads the numbered agreement; no draft banner asks for the scan already filed
         expect(page.get_by_test_id("agreement-view")).to_be_visible()
         expect(page.get_by_test_id("agreement-draft")).to_have_count(0)
-        _fill(page, {"opinion": "同意"})
+        _fill(page, {"opinion": "同意", "no_conflict": True})
         run.shot(f"sign-{username}")
         run.complete(f"sign-{username}-done")
 

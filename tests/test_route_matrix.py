@@ -47,6 +47,7 @@ CREATORS = frozenset({"surveyor", "admin"})
 SEES_ALL = frozenset({"supervisor", "admin"})
 ADMINS = frozenset({"admin"})
 SPARE = "spare"  # a member of staff of nobody's table whom the staff routes disable and enable
+AUDITOR = frozenset({"reviewer"})  # internal audit: opens, closes and reopens findings
 REVEALS = frozenset({"surveyor", "rights_officer", "handler", "finance", "admin"})  # full ID numbers, audited
 
 
@@ -108,6 +109,17 @@ PAGE = {
     ("cases.new", "POST"): rule(CREATORS, 302, 422),
     ("cases.roster_template", "GET"): rule(EVERYONE, 200),
     ("inbox.index", "GET"): rule(EVERYONE, 200, scope="global"),
+    ("integrity.selections", "GET"): rule(EVERYONE, 200, scope="global"),
+    ("integrity.selections", "POST"): rule(SEES_ALL, 422),
+    ("integrity.project_file", "GET"): rule(EVERYONE, 200),
+    ("integrity.declare_conflict", "POST"): rule(frozenset({"surveyor"}), 302),  # the survey needs none: a message
+    ("integrity.findings", "GET"): rule(EVERYONE, 200, scope="global"),
+    ("integrity.open_finding", "POST"): rule(AUDITOR, 302, scope="global"),
+    ("integrity.finding", "GET"): rule(EVERYONE, 200),
+    ("integrity.rectify", "POST"): rule(frozenset({"surveyor"}), 422),
+    ("integrity.close", "POST"): rule(AUDITOR, 422),  # still open: not yet rectified
+    ("integrity.reopen", "POST"): rule(AUDITOR, 422),
+    ("integrity.overview", "GET"): rule(OVERVIEW, 200, scope="global"),
     ("inbox.task", "GET"): rule(EVERYONE, 200),
     ("inbox.claim", "POST"): rule(frozenset({"surveyor"}), 302),
     ("inbox.complete", "POST"): rule(frozenset({"surveyor"}), 422),
@@ -204,6 +216,17 @@ API = {
     ("api.roster_template", "GET"): rule(EVERYONE, 200),
     ("api.set_deadline", "PUT"): rule(SEES_ALL, 422, scope="global"),
     ("api.stuck", "GET"): rule(OVERVIEW, 200, scope="global"),
+    ("api.list_declarations", "GET"): rule(EVERYONE, 200),
+    ("api.declare_conflict", "POST"): rule(frozenset({"surveyor"}), 422),
+    ("api.list_selections", "GET"): rule(EVERYONE, 200),
+    ("api.record_selection", "POST"): rule(SEES_ALL, 422),
+    ("api.audit_sample", "GET"): rule(AUDITOR, 200),
+    ("api.list_findings", "GET"): rule(EVERYONE, 200, scope="global"),
+    ("api.open_finding", "POST"): rule(AUDITOR, 422, scope="global"),
+    ("api.get_finding", "GET"): rule(EVERYONE, 200),
+    ("api.rectify_finding", "POST"): rule(frozenset({"surveyor"}), 422),
+    ("api.close_finding", "POST"): rule(AUDITOR, 409),
+    ("api.reopen_finding", "POST"): rule(AUDITOR, 422),
     ("api.sync_module", "POST"): rule(frozenset({"surveyor"}), 200),
     ("api.upload_file", "POST"): rule(frozenset({"surveyor"}), 201),
     ("api.list_staff", "GET"): rule(ADMINS, 200, scope="global"),
@@ -287,7 +310,9 @@ def matrix(app: Flask) -> Iterator[Matrix]:
 
         token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == tokens.digest(victim)))
         db.session.remove()
+    finding_id, project_file_id = _integrity_objects(app, task["household_id"], project_id)
     params: Params = {
+        "finding_id": finding_id, "project_file_id": project_file_id,
         "project_id": project_id, "household_id": task["household_id"], "instance_id": instance_id,
         "task_id": task["id"], "file_id": upload.get_json()["id"], "notification_id": notes[0]["id"],
         "token_id": token_id, "definition_id": definitions[0]["id"], "other_id": definitions[0]["id"],
@@ -300,6 +325,29 @@ def matrix(app: Flask) -> Iterator[Matrix]:
     api_clients = {u: app.test_client() for u in USERS}
     yield Matrix(params, api_clients, pages, tokens_by_user)
     _clear(app)
+
+
+def _integrity_objects(app: Flask, household_id: int, project_id: int) -> tuple[int, int]:
+    """A finding on the household's survey (open) and a firm selection with its minutes: their ids."""
+    from sqlalchemy import select
+
+    from app.models import User
+    from services import integrity, internal_audit
+
+    with app.app_context():
+        def as_(name: str) -> Actor:
+            return Actor(db.session.scalar(select(User).where(User.username == name)))
+
+        finding = internal_audit.open_finding(as_("reviewer"), {
+            "household_id": household_id, "bpmn_id": "survey", "severity": "low", "text": "调查表缺签字"},
+            now=utcnow())
+        selection = integrity.record_selection(
+            as_("admin"), project_id, {"method": "lottery", "held_on": "2026-11-02", "candidates": ["甲评估"],
+                                       "chosen_firm": "甲评估"}, ("纪要.png", io.BytesIO(PNG)),
+            upload_dir=app.config["UPLOAD_DIR"], max_bytes=app.config["MAX_CONTENT_LENGTH"], now=utcnow())
+        ids = finding.id, selection.minutes_file_id
+        db.session.remove()
+    return ids
 
 
 def _category() -> str:
@@ -346,6 +394,7 @@ def _body(endpoint: str, method: str, params: Params) -> dict[str, Any]:
         "cases.new": {"data": {"project_id": str(params["project_id"]), "code": "N-001", "kind": "collective_house",
                                "address": "北区三村9组9号", "head_name": "周永"}},
         "supervisor.deadline_page": {"data": {"bpmn_id": "survey", "due": ""}},
+        "integrity.selections": {"data": {"project_id": str(params["project_id"])}},
     }
     if endpoint in special:
         return special[endpoint]

@@ -11,6 +11,7 @@ from app.api import (  # noqa: E402,F401
     routes_cases,
     routes_compensation,
     routes_excel,
+    routes_integrity,
     routes_meta,
     routes_modules,
     routes_processes,

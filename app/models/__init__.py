@@ -25,6 +25,7 @@ from app.models.identity import (
     group_members,
     user_roles,
 )
+from app.models.integrity import AuditFinding, ConflictDeclaration, FirmSelection, ProjectFile
 from app.models.notification import IdempotencyKey, Notification
 from app.models.policy import PolicyVersion
 from app.models.supervision import CompletionDay, StepDeadline
@@ -47,7 +48,11 @@ __all__ = [
     "Person",
     "HOUSEHOLD_KINDS",
     "ApiToken",
+    "AuditFinding",
     "AuditLog",
+    "ConflictDeclaration",
+    "FirmSelection",
+    "ProjectFile",
     "Household",
     "IdempotencyKey",
     "LoginFailure",

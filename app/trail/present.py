@@ -53,6 +53,11 @@ ACTIONS: dict[str, Any] = {
     "staff.disable": _l("Disabled a staff account"), "staff.enable": _l("Enabled a staff account"),
     "staff.password_reset": _l("Set a temporary password"), "staff.import": _l("Imported a staff list"),
     "auth.token.password_change": _l("API sign-in refused (temporary password not changed)"),
+    "integrity.selection": _l("Recorded how the appraisal firm was chosen"),
+    "integrity.conflict": _l("Declared a conflict of interest"),
+    "finding.open": _l("Recorded an internal-audit finding"), "finding.rectify": _l("Recorded a rectification"),
+    "finding.close": _l("Closed an internal-audit finding"),
+    "finding.reopen": _l("Reopened an internal-audit finding"),
 }
 MODULE_ACTIONS: dict[str, Any] = {"write": _l("Saved %(module)s"), "sync": _l("Synchronised %(module)s from upstream")}
 
@@ -75,10 +80,17 @@ FIELDS: dict[str, Any] = {
     "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
     "display_name": _l("Full name"), "email": _l("E-mail"), "roles": _l("Roles"), "groups": _l("Work groups"),
     "must_change_password": _l("Must change password"),
+    "severity": _l("Severity of the finding"), "role": _l("Responsible role of the finding"),
+    "due_on": _l("Rectify-by date"), "state": _l("Finding state"), "rectification": _l("Rectification"),
+    "method": _l("Selection method"), "held_on": _l("Selection date"), "candidates": _l("Firms considered"),
+    "chosen_firm": _l("Chosen firm"), "batch_id": _l("Batch"), "conflict": _l("Conflict declared"),
+    "text": _l("Finding"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
                     "template_version", "upstream", "problem", "params", "by", "has_file", "required"})
+# audit keys whose values are codes of a label table
+_CODED = {"state": labels.FINDING_STATE, "severity": labels.SEVERITY, "method": labels.SELECTION_METHOD}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -183,7 +195,7 @@ class Presenter:
             return _("Agreement %(number)s", number=key)
         if kind == "policy_version":
             return _("Version %(n)s", n=key)
-        if kind in ("attachment", "api_token") and after.get("name"):
+        if kind in ("attachment", "api_token", "project_file") and after.get("name"):
             return str(after["name"])
         return ""
 
@@ -240,6 +252,10 @@ class Presenter:
             return action_phrase(str(value))
         if key == "due":
             return duration_text(str(value))
+        if key in _CODED and isinstance(value, str):
+            return labels.label(_CODED[key], value)
+        if key == "role" and isinstance(value, str):
+            return role_label(value, str(get_locale() or "zh"))
         if key == "source" and value == "roster":
             return _("Roster import")
         if key == "source" and value in SOURCES:

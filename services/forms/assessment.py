@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 from marshmallow import fields as f
 
-from services.forms.fields import day, file_ref, money, ref, rows, text
+from services.forms.fields import day, declaration_note, declaration_tick, file_ref, money, ref, rows, text
 from services.problems import N_, CodedSchema, problem
 from services.problems import register as register_problems
 
@@ -33,6 +33,8 @@ class AppraisalForm(CodedSchema):
     ancillary_value = money(_l("Ancillary items value (yuan)"), required=False)
     equipment_value = money(_l("Equipment value (yuan)"), required=False)
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
+    no_conflict = declaration_tick()
+    conflict_note = declaration_note()
 
 
 class ConfirmedBuilding(CodedSchema):

@@ -117,3 +117,13 @@ def ref(title: Any) -> f.Integer:
     """The id of a row of another module (a building, a person)."""
     return WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_ID),
                      metadata={"title": title, "x-widget": "ref"})
+
+
+def declaration_tick() -> f.Boolean:
+    """The conflict-of-interest declaration (回避声明) of the steps that need one: ticked before completing."""
+    return f.Boolean(load_default=False, metadata={"title": _l("I have no conflict of interest with this household")})
+
+
+def declaration_note() -> f.String:
+    """An optional note to the conflict-of-interest declaration."""
+    return text(_l("Declaration note"), required=False, max_len=500)

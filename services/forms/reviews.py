@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields as f
 from marshmallow import pre_load
 
-from services.forms.fields import choice, day, file_ref, money, rows, text
+from services.forms.fields import choice, day, declaration_note, declaration_tick, file_ref, money, rows, text
 from services.problems import CodedSchema
 
 
@@ -33,6 +33,8 @@ class DecisionForm(CodedSchema):
 class SignForm(CodedSchema):
     decision = choice(_l("Decision"), ("approve",), default="approve")
     opinion = text(_l("Opinion"), required=False, max_len=1000, widget="textarea")
+    no_conflict = declaration_tick()
+    conflict_note = declaration_note()
 
 
 class TrackingAuditForm(CodedSchema):
