@@ -18,6 +18,7 @@ from marshmallow import fields as mf
 from app import labels
 from app.models import AuditLog
 from app.timeparts import duration_text
+from services import duties
 from services.audit_search import Table, TrailNames
 from services.dossier_files import category_label
 from services.forms import FORMS
@@ -48,6 +49,8 @@ ACTIONS: dict[str, Any] = {
     "instance.migrate": _l("Moved a case to a new process version"),
     "instance.error": _l("The case stopped with an engine error"),
     "audit.search": _l("Searched the audit trail"), "audit.export": _l("Exported the audit trail"),
+    "duty_rule.off": _l("Switched a separation-of-duties rule off"),
+    "duty_rule.on": _l("Switched a separation-of-duties rule on again"),
 }
 MODULE_ACTIONS: dict[str, Any] = {"write": _l("Saved %(module)s"), "sync": _l("Synchronised %(module)s from upstream")}
 
@@ -66,6 +69,7 @@ FIELDS: dict[str, Any] = {
     "work_group_id": _l("Work group"), "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
     "target": _l("Target"), "by_name": _l("Signed by"), "at": _l("Time"), "checks": _l("Red-line checks"),
     "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
+    "duty_rule": _l("Rule"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
@@ -227,6 +231,8 @@ class Presenter:
             return labels.label(labels.KIND, str(value))
         if key == "action":
             return action_phrase(str(value))
+        if key == "duty_rule":
+            return duties.rule_title(str(value))
         if key == "due":
             return duration_text(str(value))
         if key == "source" and value == "roster":
