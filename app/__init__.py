@@ -106,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
+    from app.duties import bp as duties_bp
     from app.inbox import bp as inbox_bp
     from app.integrity import bp as integrity_bp
     from app.main import bp as main_bp
@@ -126,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(processes_bp)
     app.register_blueprint(trail_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(duties_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 

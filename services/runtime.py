@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
-from services import audit, definitions, history, integrity, milestones, signals, store
+from services import audit, definitions, duties, history, integrity, milestones, signals, store
 from services.access import get_household
 from services.context import Actor
 from services.deadlines import due_at
@@ -128,6 +128,7 @@ def _mark_error(actor: Actor, failure: _EngineFailure, now: datetime) -> None:
 def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime, answer: Callable[[ProcessInstance], T]) -> T:
     with transaction(keep_loaded=True):  # the caller answers with the instance as committed
         row, instance, open_rows = _open_for_change(actor, task_id)
+        duties.check(actor, row)
         form = get_form(row.form_key)
         if form is None:
             raise Conflict(problem("form_unknown", form=row.form_key), code="engine_error")

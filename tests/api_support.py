@@ -37,7 +37,10 @@ def assert_error(response: Any, status: int, code: str | None = None, fields: se
     body = response.get_json()
     assert set(body) == {"error"}, body
     error = body["error"]
-    assert set(error) == ({"code", "message", "fields", "problems"} if status == 422 else {"code", "message"}), error
+    keys = {"code", "message", "fields", "problems"} if status == 422 else {"code", "message"}
+    assert keys <= set(error) <= keys | ({"problem"} if status != 422 else set()), error
+    if "problem" in error:
+        assert set(error["problem"]) == {"code", "params"} and error["problem"]["params"], error
     assert isinstance(error["code"], str) and error["code"] and isinstance(error["message"], str)
     if code is not None:
         assert error["code"] == code, error

@@ -93,7 +93,7 @@ def test_the_documented_shapes_are_the_contracts(document):
     assert set(schemas["HistoryEntry"]["properties"]) == HISTORY_KEYS
     assert set(schemas["InstancePage"]["properties"]) == {"items", "total"}
     assert set(schemas["Error"]["properties"]) == {"error"}
-    assert set(schemas["ErrorBody"]["properties"]) == {"code", "message", "fields", "problems"}
+    assert set(schemas["ErrorBody"]["properties"]) == {"code", "message", "fields", "problems", "problem"}
 
 
 class Observer:

@@ -10,6 +10,7 @@ from app.api import (  # noqa: E402,F401
     routes_agreements,
     routes_cases,
     routes_compensation,
+    routes_duties,
     routes_excel,
     routes_integrity,
     routes_meta,

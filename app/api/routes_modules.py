@@ -76,7 +76,8 @@ def get_module(household_id: int, module: str):
 
 
 @bp.put("/households/<id:household_id>/modules/<module>")
-@doc("Save a module (its role, while its step is open)", body=ModuleUpdate, response=ModuleSchema,
+@doc("Save a module (its role, while its step is open); saving payments is 403 duty_separation for the agreement's "
+     "drafter", body=ModuleUpdate, response=ModuleSchema,
      errors=(403, 404, 409), tag="modules")
 def put_module(household_id: int, module: str):
     body = json_body(member="data")

@@ -54,7 +54,8 @@ def release_task(task_id: int):
 
 
 @bp.post("/tasks/<id:task_id>/complete")
-@doc("Complete a step with its form data", body=CompleteRequest, response=InstanceEnvelope,
+@doc("Complete a step with its form data; 403 duty_separation when a separation-of-duties rule refuses the caller",
+     body=CompleteRequest, response=InstanceEnvelope,
      errors=(403, 404, 409), tag="tasks")
 def complete_task(task_id: int):
     values = load(CompleteRequest, json_body(member="data"))

@@ -91,6 +91,9 @@ class ErrorBody(CodedSchema):
     fields = f.Dict(keys=f.String(), values=f.List(f.String()))
     problems = f.Dict(keys=f.String(), values=f.List(f.Nested(ProblemSchema)),
                       metadata={"description": "each field's problems by code and parameters (422 only)"})
+    problem = f.Nested(ProblemSchema, metadata={"description": "the message's code and parameters, when it has "
+                                                               "parameters (not with 422), e.g. duty_separation "
+                                                               "with the rule (duty) and the step"})
 
 
 class ErrorSchema(CodedSchema):

@@ -51,6 +51,8 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
         if status == 422:
             body["error"]["fields"] = fields or {}
             body["error"]["problems"] = coded_fields(fields or {})
+        elif getattr(message, "params", None):  # a coded message with parameters: them too, by code
+            body["error"]["problem"] = message.as_dict()
         response = jsonify(body)
         response.status_code = status
         if status == 401:

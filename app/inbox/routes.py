@@ -12,7 +12,7 @@ from app.inbox import bp
 from app.inbox.formdata import VERSION_FIELD, values_from_form
 from app.models import utcnow
 from app.web import bool_arg, int_arg, page_actor, text_arg
-from services import access, history, households, modules, runtime, tasks
+from services import access, duties, history, households, modules, runtime, tasks
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.forms import get_form, json_schema
 from services.modules import steppage
@@ -56,12 +56,13 @@ def _render_task(task_id: int, *, values: dict | None = None, errors: dict | Non
     case = households.case_file(page_actor(), row.household_id)
     values = values if values is not None else tasks.form_values(row)
     events = history.for_instance(row.instance_id)
+    refusal = access.action_problem(current_user, row)
     return render_template(
         "inbox/task.html", row=row, case=case, form=form, ref_labels=tasks.ref_labels(row),
         schema=json_schema(form) if form else None, values=values, errors=errors or {},
         return_errors=return_errors or {}, return_values=return_values or {},
-        targets=tasks.return_targets(row), refusal=access.action_problem(current_user, row),
-        problem=problem,
+        targets=tasks.return_targets(row), refusal=refusal, problem=problem,
+        duty=duties.refusal(current_user, row) if refusal is None else None,
         page=steppage.step_page(row, values, events, utcnow()), notice=notice, status=status,
         events=events[-8:], now=utcnow(), due_soon=_due_soon(), urgency=tasks.urgency,
     ), status
@@ -138,8 +139,17 @@ def complete(task_id: int):
             return _stale(task_id, values, exc)
         flash(labels.error_text(exc.code, exc.message), "error")
         return redirect(url_for("inbox.task", task_id=task_id))
+    except Forbidden as exc:
+        return _refused(task_id, values, exc)
     flash(_("Step completed: %(name)s.", name=row.name), "success")
     return redirect(url_for("cases.detail", household_id=instance.household_id))
+
+
+def _refused(task_id: int, values: dict, exc: Forbidden):
+    """A completion or save a rule (separation of duties) refuses: why, with everything typed still there."""
+    if exc.code != "duty_separation":
+        raise exc
+    return _render_task(task_id, values=values, status=403, notice=labels.error_text(exc.code, exc.message))
 
 
 def _keep_typed(row, form, values: dict) -> str | None:
@@ -183,6 +193,8 @@ def _save(task_id: int, *, sync: bool, refused: str, done: str):
         return _render_task(task_id, values=values, errors=exc.fields, status=422, notice=refused)
     except Conflict as exc:
         return _stale(task_id, values, exc)
+    except Forbidden as exc:
+        return _refused(task_id, values, exc)
     flash(done, "success")
     return redirect(url_for("inbox.task", task_id=task_id))
 

@@ -18,6 +18,7 @@ from marshmallow import fields as mf
 from app import labels
 from app.models import AuditLog
 from app.timeparts import duration_text
+from services import duties
 from services.audit_search import Table, TrailNames
 from services.dossier_files import category_label
 from services.forms import FORMS
@@ -58,6 +59,8 @@ ACTIONS: dict[str, Any] = {
     "finding.open": _l("Recorded an internal-audit finding"), "finding.rectify": _l("Recorded a rectification"),
     "finding.close": _l("Closed an internal-audit finding"),
     "finding.reopen": _l("Reopened an internal-audit finding"),
+    "duty_rule.off": _l("Switched a separation-of-duties rule off"),
+    "duty_rule.on": _l("Switched a separation-of-duties rule on again"),
 }
 MODULE_ACTIONS: dict[str, Any] = {"write": _l("Saved %(module)s"), "sync": _l("Synchronised %(module)s from upstream")}
 
@@ -85,6 +88,7 @@ FIELDS: dict[str, Any] = {
     "method": _l("Selection method"), "held_on": _l("Selection date"), "candidates": _l("Firms considered"),
     "chosen_firm": _l("Chosen firm"), "batch_id": _l("Batch"), "conflict": _l("Conflict declared"),
     "text": _l("Finding"),
+    "duty_rule": _l("Rule"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
@@ -250,6 +254,8 @@ class Presenter:
             return labels.label(labels.KIND, str(value))
         if key == "action":
             return action_phrase(str(value))
+        if key == "duty_rule":
+            return duties.rule_title(str(value))
         if key == "due":
             return duration_text(str(value))
         if key in _CODED and isinstance(value, str):

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from marshmallow import fields as f
 
 from app.models import Household, HumanTask, ModuleRecord, User
-from services import audit, personal
+from services import audit, duties, personal
 from services.access import action_problem, get_household
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -185,6 +185,8 @@ def put(actor: Actor, household_id: int, module: str, data: Any, version: Any, *
     """Save a draft of a module while its step is open; a stale version is a Conflict."""
     with transaction():
         household, step, case = _open_for_edit(actor, household_id, module)
+        if module == "payment":  # saving the payment module records the payments
+            duties.check(actor, step)
         try:
             version = schema_instance(DraftBody).load({"data": data, "version": version})["version"]
         except ValidationError as exc:
