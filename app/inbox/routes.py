@@ -57,7 +57,7 @@ def _render_task(task_id: int, *, values: dict | None = None, errors: dict | Non
     events = history.for_instance(row.instance_id)
     return render_template(
         "inbox/task.html", row=row, case=case, form=form, ref_labels=tasks.ref_labels(row),
-        schema=json_schema(form) if form else None, values=values, errors=errors or {},
+        schema=json_schema(form, row.household) if form else None, values=values, errors=errors or {},
         return_errors=return_errors or {}, return_values=return_values or {},
         targets=tasks.return_targets(row), can_act=row.role in current_user.role_codes,
         page=steppage.step_page(row, values, events, utcnow()), notice=notice, status=status,
