@@ -37,7 +37,8 @@ def list_tasks():
 def get_task(task_id: int):
     row = tasks.get_task(api_user(), task_id)
     form = get_form(row.form_key)
-    return respond(TaskDetailSchema, With(row, form=json_schema(form) if form else {}, data=tasks.form_values(row),
+    schema = json_schema(form, row.household) if form else {}
+    return respond(TaskDetailSchema, With(row, form=schema, data=tasks.form_values(row),
                                           return_targets=tasks.return_targets(row)))
 
 

@@ -59,7 +59,7 @@ def _render_task(task_id: int, *, values: dict | None = None, errors: dict | Non
     refusal = access.action_problem(current_user, row)
     return render_template(
         "inbox/task.html", row=row, case=case, form=form, ref_labels=tasks.ref_labels(row),
-        schema=json_schema(form) if form else None, values=values, errors=errors or {},
+        schema=json_schema(form, row.household) if form else None, values=values, errors=errors or {},
         return_errors=return_errors or {}, return_values=return_values or {},
         targets=tasks.return_targets(row), refusal=refusal, problem=problem,
         duty=duties.refusal(current_user, row) if refusal is None else None,

@@ -16,6 +16,34 @@ LEGAL_STATUSES = ("legal", "unregistered_legal", "legacy", "illegal")
 USES = ("residential", "business", "production")
 SPECIAL_GROUPS = ("dibao", "disabled", "serious_illness", "only_child")
 TEMPORARY_HOUSING_BASES = ("persons", "area", "none")
+BUILDING_VALUE_METHODS = ("appraised", "replacement")
+CATALOGUE_GROUPS = ("ancillary", "structure")
+UNITS = ("个", "台", "米", "㎡", "m³", "株", "座", "口", "处", "户")
+
+
+def _item(code: str, name_zh: str, name_en: str, unit: str, rate: str, group: str = "ancillary") -> dict[str, str]:
+    return {"code": code, "name_zh": name_zh, "name_en": name_en, "unit": unit, "rate": rate, "group": group}
+
+
+# the catalogue of ancillary items and structures (构筑物) the survey records and the calculation pays
+DEFAULT_CATALOGUE = [
+    _item("ac_window", "窗式空调", "Window air conditioner", "台", "100.00"),
+    _item("ac_wall", "壁挂空调", "Wall air conditioner", "台", "200.00"),
+    _item("ac_cabinet", "柜式空调", "Cabinet air conditioner", "台", "300.00"),
+    _item("water_meter_main", "水表（总表）", "Water meter (main)", "个", "500.00"),
+    _item("water_meter_sub", "水表（分表）", "Water meter (sub)", "个", "200.00"),
+    _item("power_meter_main", "电表（总表）", "Power meter (main)", "个", "500.00"),
+    _item("power_meter_sub", "电表（分表）", "Power meter (sub)", "个", "200.00"),
+    _item("water_heater", "热水器", "Water heater", "台", "300.00"),
+    _item("wall", "围墙", "Wall", "米", "120.00", "structure"),
+    _item("hardened_yard", "硬化地坪", "Hardened yard", "㎡", "40.00", "structure"),
+    _item("well", "水井", "Well", "口", "1500.00", "structure"),
+    _item("septic_tank", "化粪池", "Septic tank", "座", "2000.00", "structure"),
+    _item("rooftop_addition", "阳台及屋顶搭建", "Balcony or rooftop addition", "㎡", "150.00", "structure"),
+    _item("tree", "树木", "Tree", "株", "80.00", "structure"),
+    _item("crops", "青苗", "Crops", "㎡", "5.00", "structure"),
+    _item("grave", "坟墓", "Grave", "座", "3000.00", "structure"),
+]
 
 DEFAULT_RULES: dict[str, Any] = {
     "format": RULES_FORMAT,
@@ -23,13 +51,27 @@ DEFAULT_RULES: dict[str, Any] = {
     "building_ratio": {"legal": "1.00", "unregistered_legal": "1.00", "legacy": "0.50", "illegal": "0.00"},
     # 元/㎡ by structure
     "decoration_rate": {"brick_concrete": "300.00", "frame": "400.00", "brick_wood": "200.00", "simple": "100.00"},
-    # 元 each
-    "ancillary_rate": {
-        "ac_window": "100.00", "ac_wall": "200.00", "ac_cabinet": "300.00",
-        "water_meter_main": "500.00", "water_meter_sub": "200.00",
-        "power_meter_main": "500.00", "power_meter_sub": "200.00",
-        "water_heater": "300.00",
+    # 元 each, by the catalogue's code (the catalogue's rates)
+    "ancillary_rate": {item["code"]: item["rate"] for item in DEFAULT_CATALOGUE},
+    # the survey's items with name, unit and rate (ancillary_rate above is kept equal to their rates)
+    "catalogue": DEFAULT_CATALOGUE,
+    # how a building's value is found: "appraised" (appraised unit price × legal area) or "replacement"
+    # (replacement price by structure × newness rate + location value per ㎡)
+    "building_value_method": "appraised",
+    "replacement": {
+        "price": {"brick_concrete": "1800.00", "frame": "2200.00", "brick_wood": "1200.00", "simple": "600.00"},
+        "useful_life": {"brick_concrete": 50, "frame": 60, "brick_wood": 40, "simple": 20},
+        "floor_rate": "0.30",
+        "location_price": "0.00",
     },
+    # use the appraisal's decoration value / ancillary value instead of the policy's rates
+    "use_appraised": {"decoration": False, "ancillary": False},
+    # 保底: the least building compensation of a household (0: none)
+    "minimum_compensation": {"amount": "0.00"},
+    # 小面积补助: a legal area below min_area is topped up to it at price (0: none)
+    "small_home": {"min_area": "0.00", "price": "0.00"},
+    # 住改商: a residential building run as a business gets per_area 元/㎡ plus rate × its value
+    "residential_business": {"per_area": "0.00", "rate": "0.00"},
     # 元 per household, by option
     "moving_allowance": {"cash": "3000.00", "swap": "2000.00"},
     "temporary_housing": {

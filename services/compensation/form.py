@@ -13,8 +13,16 @@ from flask_babel import lazy_gettext as _l
 from app.models import PolicyVersion
 from services.compensation import labels
 from services.compensation import policy as policy_table
-from services.compensation.defaults import KINDS, LEGAL_STATUSES, OPTIONS, SPECIAL_GROUPS, STRUCTURES
-from services.compensation.rules import CODE, MAX_TIERS, fmt_ratio, to_decimal
+from services.compensation.defaults import (
+    DEFAULT_RULES,
+    KINDS,
+    LEGAL_STATUSES,
+    OPTIONS,
+    SPECIAL_GROUPS,
+    STRUCTURES,
+    UNITS,
+)
+from services.compensation.rules import CODE, MAX_TIERS, catalogue_items, fmt_ratio, to_decimal
 from services.context import Actor
 from services.errors import InvalidInput
 from services.problems import N_, problem
@@ -44,10 +52,49 @@ class Field:
 
 @dataclass
 class Section:
-    """A titled group of fields."""
+    """A titled group of fields; a table's fields come in rows of the same columns."""
 
     title: Any
     fields: list[Field] = field(default_factory=list)
+    columns: int = 0  # fields per row when the section is a table (the catalogue)
+
+    @property
+    def rows(self) -> list[list[Field]]:
+        return [self.fields[i:i + self.columns] for i in range(0, len(self.fields), self.columns)] \
+            if self.columns else []
+
+
+OPTIONAL = ("building_value_method", "replacement", "use_appraised", "minimum_compensation", "small_home",
+            "residential_business")
+GROUPS = (("ancillary", _l("Ancillary item")), ("structure", _l("Structure (构筑物)")))
+METHODS = (("appraised", _l("Appraised unit price × legal area")),
+           ("replacement", _l("Replacement price × newness rate + location value")))
+APPRAISED = (("decoration", _l("Decoration: the appraised value")),
+             ("ancillary", _l("Ancillary items and structures: the appraised value")))
+CATALOGUE_COLUMNS = 6
+
+
+def filled(rules: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule table with the sections an older version lacks taken from the defaults, its catalogue spelt out."""
+    out = copy.deepcopy(dict(rules))
+    for key in OPTIONAL:
+        out.setdefault(key, copy.deepcopy(DEFAULT_RULES[key]))
+    out["catalogue"] = catalogue_items(out)
+    return out
+
+
+def _catalogue_row(i: int, item: Mapping[str, Any] | None) -> list[Field]:
+    units = tuple((u, u) for u in UNITS)
+    title = item.get("name_zh") if item else _l("New item %(n)s", n=i + 1)
+    prefix = f"catalogue.{i}" if item else f"ancillary_new.{i}"
+    return [Field(f"{prefix}.code", _l("%(item)s: code", item=title), "hidden" if item else "text"),
+            Field(f"{prefix}.name_zh", _l("%(item)s: Chinese name", item=title), "text"),
+            Field(f"{prefix}.name_en", _l("%(item)s: English name", item=title), "text"),
+            Field(f"{prefix}.unit", _l("%(item)s: unit", item=title), "select", units),
+            _money(f"{prefix}.rate" if item else f"{prefix}.amount", _l("%(item)s: rate", item=title), "元"),
+            Field(f"{prefix}.group", _l("%(item)s: kind", item=title), "select", GROUPS)] + \
+        ([Field(f"{prefix}.remove", _l("%(item)s: remove", item=title), "checks", (("1", _l("Remove")),))]
+         if item else [])
 
 
 def _money(name: str, label: Any, unit: str = "元") -> Field:
@@ -65,18 +112,33 @@ def sections(rules: Mapping[str, Any]) -> list[Section]:
     kinds = tuple((k, labels.KIND[k]) for k in KINDS)
     bases = tuple(labels.TEMPORARY_HOUSING_BASIS.items())
     tiers = len(rules.get("signing_bonus") or [])
-    ancillary = _ordered(rules.get("ancillary_rate"), labels.ANCILLARY)
+    catalogue = catalogue_items(rules)
     bounds = _ordered(rules.get("bounds"), labels.BOUNDS)
+    structures = tuple((s, labels.STRUCTURE[s]) for s in STRUCTURES)
     return [
         Section(_l("Building value by legal status"),
                 [Field(f"building_ratio.{s}", labels.LEGAL_STATUS[s], "percent", unit="%") for s in LEGAL_STATUSES]),
         Section(_l("Decoration by structure"),
                 [_money(f"decoration_rate.{s}", labels.STRUCTURE[s], "元/㎡") for s in STRUCTURES]),
-        Section(_l("Ancillary items"),
-                [_money(f"ancillary_rate.{c}", labels.ancillary(c), "元") for c in ancillary]
-                + [f for i in range(NEW_ANCILLARY) for f in (
-                    Field(f"ancillary_new.{i}.code", _l("New item %(n)s: code", n=i + 1), "text"),
-                    _money(f"ancillary_new.{i}.amount", _l("New item %(n)s: amount", n=i + 1)))]),
+        Section(_l("Building valuation"), [
+            Field("building_value_method", _l("How a building's value is found"), "select", METHODS),
+            *[_money(f"replacement.price.{s}", _l("Replacement price: %(structure)s", structure=label), "元/㎡")
+              for s, label in structures],
+            *[Field(f"replacement.useful_life.{s}", _l("Useful life: %(structure)s", structure=label), "integer",
+                    unit="年") for s, label in structures],
+            Field("replacement.floor_rate", _l("Lowest newness rate"), "percent", unit="%"),
+            _money("replacement.location_price", _l("Location value (区位价)"), "元/㎡"),
+            Field("use_appraised", _l("Use the appraisal's values for"), "checks", APPRAISED),
+            _money("minimum_compensation.amount", _l("Minimum building compensation per household (保底)"), "元"),
+            _money("small_home.min_area", _l("Small homes: area topped up to"), "㎡"),
+            _money("small_home.price", _l("Small homes: price of the top-up"), "元/㎡"),
+            _money("residential_business.per_area", _l("Residential run as a business: extra per ㎡"), "元/㎡"),
+            Field("residential_business.rate", _l("Residential run as a business: extra share of its value"),
+                  "percent", unit="%")]),
+        Section(_l("Ancillary items and structures"),
+                [f for i, item in enumerate(catalogue) for f in _catalogue_row(i, item)], CATALOGUE_COLUMNS + 1),
+        Section(_l("New ancillary items"),
+                [f for i in range(NEW_ANCILLARY) for f in _catalogue_row(i, None)], CATALOGUE_COLUMNS),
         Section(_l("Moving allowance"),
                 [_money(f"moving_allowance.{o}", labels.OPTION[o], "元/户") for o in OPTIONS]),
         Section(_l("Temporary housing allowance"), [
@@ -120,9 +182,12 @@ def _get(rules: Any, path: str) -> Any:
 def initial_values(rules: Mapping[str, Any]) -> dict[str, Any]:
     """The form's values for a rule table (ratios shown as percentages)."""
     values: dict[str, Any] = {}
+    rules = filled(rules)
     for section in sections(rules):
         for f in section.fields:
             value = _get(rules, f.name)
+            if f.name == "use_appraised":
+                value = [k for k, on in (value or {}).items() if on]
             if f.kind == "percent" and value is not None:
                 value = f"{(Decimal(str(value)) * 100).normalize():f}"
             values[f.name] = value if value is not None else ([] if f.kind == "checks" else "")
@@ -150,7 +215,7 @@ class _Builder:
     def __init__(self, base: Mapping[str, Any], form: Submitted) -> None:
         self.base = base
         self.form = form
-        self.rules: dict[str, Any] = copy.deepcopy(dict(base))
+        self.rules: dict[str, Any] = filled(base)
         self.errors: dict[str, list[str]] = {}
         self.origin: dict[str, str] = {}  # rule path → form field
 
@@ -160,12 +225,17 @@ class _Builder:
             for f in section.fields:
                 if f.name.startswith("signing_bonus."):
                     tier_fields.append((int(f.name.split(".")[1]), f))
-                elif f.name.startswith("ancillary_new."):
+                elif f.name.startswith(("ancillary_new.", "catalogue.")):
                     continue
+                elif f.name == "use_appraised":
+                    sent = set(self._read(f))
+                    self.rules["use_appraised"] = {k: k in sent for k, _label in APPRAISED}
                 else:
                     self._set(f.name, self._read(f))
         self._tiers(sorted({i for i, _ in tier_fields}))
+        self._catalogue()
         self._new_ancillary()
+        self.rules.pop("ancillary_rate", None)  # the catalogue's rates make it anew
         return self.rules
 
     def _read(self, f: Field) -> Any:
@@ -198,18 +268,39 @@ class _Builder:
             tiers.append({"until": until, "amount": amount})
         self.rules["signing_bonus"] = tiers
 
+    def _catalogue(self) -> None:
+        items = []
+        for i, item in enumerate(catalogue_items(self.base)):
+            if _one(self.form, f"catalogue.{i}.remove"):
+                continue
+            row = {"code": item["code"]}
+            for part in ("name_zh", "name_en", "unit", "rate", "group"):
+                row[part] = _one(self.form, f"catalogue.{i}.{part}")
+                self.origin[f"catalogue.{len(items)}.{part}"] = f"catalogue.{i}.{part}"
+            items.append(row)
+        self.rules["catalogue"] = items
+
     def _new_ancillary(self) -> None:
+        codes = {i["code"] for i in self.rules["catalogue"]}
         for i in range(NEW_ANCILLARY):
             code, amount = _one(self.form, f"ancillary_new.{i}.code"), _one(self.form, f"ancillary_new.{i}.amount")
             if not code and not amount:
                 continue
             if not CODE.match(code):
                 self.errors[f"ancillary_new.{i}.code"] = [problem("item_code_chars")]
-            elif code in self.rules["ancillary_rate"]:
+            elif code in codes:
                 self.errors[f"ancillary_new.{i}.code"] = [problem("item_in_table")]
             else:
-                self.rules["ancillary_rate"][code] = amount
-                self.origin[f"ancillary_rate.{code}"] = f"ancillary_new.{i}.amount"
+                index = len(self.rules["catalogue"])
+                self.rules["catalogue"].append({
+                    "code": code, "name_zh": _one(self.form, f"ancillary_new.{i}.name_zh") or code,
+                    "name_en": _one(self.form, f"ancillary_new.{i}.name_en"),
+                    "unit": _one(self.form, f"ancillary_new.{i}.unit") or "个", "rate": amount,
+                    "group": _one(self.form, f"ancillary_new.{i}.group") or "ancillary"})
+                codes.add(code)
+                for part in ("name_zh", "name_en", "unit", "group"):
+                    self.origin[f"catalogue.{index}.{part}"] = f"ancillary_new.{i}.{part}"
+                self.origin[f"catalogue.{index}.rate"] = f"ancillary_new.{i}.amount"
 
 
 def _header(form: Submitted, errors: dict[str, list[str]]) -> dict[str, Any]:

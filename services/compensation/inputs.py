@@ -36,6 +36,9 @@ class Building:
     area: Decimal
     unit_price: Decimal
     label: str = ""  # the survey's name of the building (主房); items are named by it when given
+    year_built: int | None = None  # for the newness rate (成新率) of the replacement method
+    decoration_value: Decimal | None = None  # the appraisal's decoration value, used when the policy says so
+    run_as_business: bool = False  # a residential building the survey found run as a business (住改商)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Ancillary:
 
     code: str
     count: int
+    name: str = ""  # the name the survey stored it under: an item the policy dropped is shown, unpriced, by it
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class HouseholdInput:
     signed_on: date | None = None
     transition_months: int | None = None
     swap_area: Decimal | None = field(default=None)
+    ancillary_value: Decimal | None = None  # the appraisal's value of all ancillary items and structures
+    valuation_year: int | None = None  # the year the newness rate is counted to (default: the signing year)
 
 
 def _two_places(value: Decimal) -> None:
@@ -84,6 +90,9 @@ class BuildingSchema(CodedSchema):
     use = f.String(required=True, validate=validate.OneOf(USES))
     area = _decimal(MAX_AREA)
     unit_price = _decimal(MAX_UNIT_PRICE)
+    year_built = f.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1800, max=2100))
+    decoration_value = _decimal(MAX_UNIT_PRICE * 1000, required=False)
+    run_as_business = f.Boolean(load_default=False)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Building:
@@ -119,6 +128,9 @@ class HouseholdSchema(CodedSchema):
     transition_months = f.Integer(load_default=None, allow_none=True, strict=True,
                                   validate=validate.Range(min=0, max=120))
     swap_area = _decimal(MAX_AREA, required=False)
+    ancillary_value = _decimal(MAX_UNIT_PRICE * 1000, required=False)
+    valuation_year = f.Integer(load_default=None, allow_none=True, strict=True,
+                               validate=validate.Range(min=2000, max=2100))
 
     @pre_load
     def _bounded_lists(self, data: Any, **kwargs: Any) -> Any:
@@ -165,6 +177,8 @@ def household_input(option: str, household: dict[str, Any]) -> HouseholdInput:
         signed_on=household.get("signed_on"),
         transition_months=household.get("transition_months"),
         swap_area=household.get("swap_area"),
+        ancillary_value=household.get("ancillary_value"),
+        valuation_year=household.get("valuation_year"),
     )
 
 

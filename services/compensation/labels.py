@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 LEGAL_STATUS = {"legal": _l("Legal"), "unregistered_legal": _l("Unregistered but legal"),
@@ -70,3 +71,46 @@ HARDSHIP = _l("Hardship subsidy")
 SIGNING_BONUS = _l("Time-limited signing bonus")
 SWAP_WITHIN_QUOTA = _l("Swap housing within the quota")
 SWAP_BEYOND_QUOTA = _l("Swap housing beyond the quota")
+
+
+class Named:
+    """A catalogue item's name in the reader's language (Chinese unless English is read and given)."""
+
+    def __init__(self, item: dict[str, Any], mark: Any = None) -> None:
+        self.item = item
+        self.mark = mark
+
+    def __str__(self) -> str:
+        try:
+            english = str(get_locale() or "").startswith("en")
+        except RuntimeError:
+            english = False
+        text = str((self.item.get("name_en") if english else None) or self.item.get("name_zh") or
+                   self.item.get("code") or "")
+        return f"{text} {self.mark}" if self.mark else text
+
+
+class Joined:
+    """Parts of a basis text (lazy translations among them) written out in the reader's language."""
+
+    def __init__(self, *parts: Any) -> None:
+        self.parts = parts
+
+    def __str__(self) -> str:
+        return "".join(str(p) for p in self.parts)
+
+
+def residential_business(name: str, number: int) -> Any:
+    """The label of a residential building's extra for being run as a business (住改商)."""
+    return _l("%(building)s: residential used for business", building=name or number)
+
+
+def location_value(name: str, number: int) -> Any:
+    """The label of a building's location value (区位价)."""
+    return _l("%(building)s: location value", building=name or number)
+
+
+APPRAISED_ANCILLARY = _l("Ancillary items and structures (appraised)")
+SMALL_HOME = _l("Small-home subsidy")
+MINIMUM_COMPENSATION = _l("Minimum compensation top-up")
+NOT_IN_CATALOGUE = _l("(not in the policy's catalogue)")

@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.compensation.defaults import (
+    BUILDING_VALUE_METHODS,
+    CATALOGUE_GROUPS,
     KINDS,
     LEGAL_STATUSES,
     OPTIONS,
@@ -15,11 +17,13 @@ from services.compensation.defaults import (
     SPECIAL_GROUPS,
     STRUCTURES,
     TEMPORARY_HOUSING_BASES,
+    UNITS,
     USES,
 )
 from services.errors import InvalidInput
 from services.problems import N_, Problem, problem, range_problem
 from services.problems import register as register_problems
+from services.text import first_unwritable
 
 register_problems({
     "places": N_("at most %(places)s decimal places"),
@@ -33,6 +37,11 @@ register_problems({
     "rules_format": N_("only format %(format)s is understood"),
     "name_chars_lower": N_("a name is lower-case letters, digits and _"),
     "rules_invalid": N_("the rule table has errors"),
+    "catalogue_list": N_("must be a list of items"),
+    "catalogue_code_twice": N_("the code '%(code)s' appears twice"),
+    "unit_unknown": N_("a unit of the list: %(units)s"),
+    "flag": N_("must be true or false"),
+    "catalogue_decides": N_("the catalogue decides this rate (there: %(rate)s); change it in the catalogue"),
 })
 
 MAX_MONEY = Decimal("1000000000000")
@@ -41,7 +50,8 @@ MAX_CODES = 100
 CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TOP_LEVEL = ("format", "building_ratio", "decoration_rate", "ancillary_rate", "moving_allowance",
              "temporary_housing", "business_interruption", "hardship", "signing_bonus", "swap",
-             "tracking_audit_threshold", "bounds")
+             "tracking_audit_threshold", "bounds", "catalogue", "building_value_method", "replacement",
+             "use_appraised", "minimum_compensation", "small_home", "residential_business")
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -63,6 +73,21 @@ def fmt2(value: Decimal) -> str:
 def fmt_ratio(value: Decimal) -> str:
     """A ratio written with at least two places (0.5 → 0.50, 0.125 stays)."""
     return fmt2(value) if value == value.quantize(Decimal("0.01")) else f"{value.normalize():f}"
+
+
+def catalogue_items(rules: Any) -> list[dict[str, Any]]:
+    """The catalogue of a rule table; for a version without one, the default catalogue at the version's ancillary
+    rates (and any other item it rates, named by its code)."""
+    from services.compensation.defaults import DEFAULT_CATALOGUE
+
+    if isinstance(rules.get("catalogue"), list):
+        return [dict(i) for i in rules["catalogue"]]
+    rates = rules.get("ancillary_rate") or {}
+    out = [{**i, "rate": rates.get(i["code"], i["rate"])} for i in DEFAULT_CATALOGUE]
+    known = {i["code"] for i in out}
+    out += [{"code": c, "name_zh": c, "name_en": c, "unit": "个", "rate": r, "group": "ancillary"}
+            for c, r in sorted(rates.items()) if c not in known]
+    return out
 
 
 class _Checker:
@@ -146,6 +171,82 @@ def _ancillary(check: _Checker, raw: Any) -> dict[str, str | None]:
     return out
 
 
+def _catalogue(check: _Checker, raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        check.fail("catalogue", problem("catalogue_list"))
+        return []
+    if len(raw) > MAX_CODES:
+        check.fail("catalogue", problem("items_max", max=MAX_CODES))
+    items, seen = [], set()
+    for index, entry in enumerate(raw[:MAX_CODES]):
+        path = f"catalogue.{index}"
+        entry = check.mapping(entry, path)
+        code = entry.get("code")
+        if not isinstance(code, str) or not CODE.match(code):
+            check.fail(f"{path}.code", problem("code_chars_lower"))
+        elif code in seen:
+            check.fail(f"{path}.code", problem("catalogue_code_twice", code=code))
+        seen.add(code)
+        names = {}
+        for key, least in (("name_zh", 1), ("name_en", 0)):
+            name = entry.get(key) if entry.get(key) is not None else ""
+            if not isinstance(name, str) or not least <= len(name.strip()) <= 64:
+                check.fail(f"{path}.{key}", problem("required_max", max=64) if least else
+                           problem("at_most_chars", max=64))
+            elif first_unwritable(name):
+                check.fail(f"{path}.{key}", problem("unwritable_text", char=first_unwritable(name)))
+            names[key] = name.strip() if isinstance(name, str) else ""
+        unit = entry.get("unit")
+        if unit not in UNITS:
+            check.fail(f"{path}.unit", problem("unit_unknown", units="、".join(UNITS)))
+        group = entry.get("group", "ancillary")
+        if group not in CATALOGUE_GROUPS:
+            check.fail(f"{path}.group", problem("one_of"))
+        items.append({"code": code, **names, "unit": unit, "rate": check.money(entry.get("rate"), f"{path}.rate"),
+                      "group": group})
+    return items
+
+
+def _flags(check: _Checker, raw: Any, path: str, keys: tuple[str, ...]) -> dict[str, bool]:
+    table = check.mapping(raw, path)
+    for key in keys:
+        if not isinstance(table.get(key, False), bool):
+            check.fail(f"{path}.{key}", problem("flag"))
+    return {key: table.get(key) is True for key in keys}
+
+
+def _valuation(check: _Checker, table: dict[str, Any], rules: dict[str, Any]) -> None:
+    """The optional sections of building valuation and top-ups; a table without them uses the defaults."""
+    if "building_value_method" in table:
+        method = table["building_value_method"]
+        if method not in BUILDING_VALUE_METHODS:
+            check.fail("building_value_method", problem("one_of"))
+        rules["building_value_method"] = method
+    if "replacement" in table:
+        raw = check.mapping(table["replacement"], "replacement")
+        rules["replacement"] = {
+            "price": check.keyed(raw.get("price"), "replacement.price", STRUCTURES, check.money),
+            "useful_life": check.keyed(raw.get("useful_life"), "replacement.useful_life", STRUCTURES,
+                                       lambda v, p: check.integer(v, p, 1, 200)),
+            "floor_rate": check.ratio(raw.get("floor_rate"), "replacement.floor_rate"),
+            "location_price": check.money(raw.get("location_price"), "replacement.location_price"),
+        }
+    if "use_appraised" in table:
+        rules["use_appraised"] = _flags(check, table["use_appraised"], "use_appraised", ("decoration", "ancillary"))
+    if "minimum_compensation" in table:
+        raw = check.mapping(table["minimum_compensation"], "minimum_compensation")
+        rules["minimum_compensation"] = {"amount": check.money(raw.get("amount"), "minimum_compensation.amount")}
+    if "small_home" in table:
+        raw = check.mapping(table["small_home"], "small_home")
+        rules["small_home"] = {"min_area": check.money(raw.get("min_area"), "small_home.min_area"),
+                               "price": check.money(raw.get("price"), "small_home.price")}
+    if "residential_business" in table:
+        raw = check.mapping(table["residential_business"], "residential_business")
+        rules["residential_business"] = {
+            "per_area": check.money(raw.get("per_area"), "residential_business.per_area"),
+            "rate": check.ratio(raw.get("rate"), "residential_business.rate")}
+
+
 def _tiers(check: _Checker, raw: Any) -> list[dict[str, str | None]]:
     if not isinstance(raw, list):
         check.fail("signing_bonus", problem("tiers_list"))
@@ -186,7 +287,8 @@ def validate_rules(raw: Any) -> dict[str, Any]:
         "format": RULES_FORMAT,
         "building_ratio": check.keyed(table.get("building_ratio"), "building_ratio", LEGAL_STATUSES, check.ratio),
         "decoration_rate": check.keyed(table.get("decoration_rate"), "decoration_rate", STRUCTURES, check.money),
-        "ancillary_rate": _ancillary(check, table.get("ancillary_rate")),
+        "ancillary_rate": _ancillary(check, table.get("ancillary_rate"))
+        if "catalogue" not in table or "ancillary_rate" in table else {},
         "moving_allowance": check.keyed(table.get("moving_allowance"), "moving_allowance", OPTIONS, check.money),
         "temporary_housing": {
             "area_rate": check.money(housing.get("area_rate"), "temporary_housing.area_rate"),
@@ -215,6 +317,15 @@ def validate_rules(raw: Any) -> dict[str, Any]:
                                                 low=Decimal("0.01")),
         "bounds": _bounds(check, table.get("bounds")),
     }
+    if "catalogue" in table:  # the catalogue decides the items; ancillary_rate stays its mirror for older readers
+        rules["catalogue"] = _catalogue(check, table["catalogue"])
+        mirror = {i["code"]: i["rate"] for i in rules["catalogue"] if isinstance(i["code"], str)}
+        if "ancillary_rate" in table and not check.errors:
+            for code in sorted(set(mirror) | set(rules["ancillary_rate"])):
+                if rules["ancillary_rate"].get(code) != mirror.get(code):
+                    check.fail(f"ancillary_rate.{code}", problem("catalogue_decides", rate=mirror.get(code) or "—"))
+        rules["ancillary_rate"] = mirror
+    _valuation(check, table, rules)
     if check.errors:
         raise InvalidInput(problem("rules_invalid"), check.errors)
     return rules
@@ -228,4 +339,54 @@ def _bounds(check: _Checker, raw: Any) -> dict[str, str | None]:
             check.fail(f"bounds.{name}", problem("name_chars_lower"))
             continue
         out[name] = check.money(value, f"bounds.{name}")
+    return out
+
+
+BOUND_WORDING = {
+    "check.max_unit_price.ok": N_("%(b)s: unit price %(price)s within the policy's maximum %(limit)s"),
+    "check.max_unit_price.fail": N_("%(b)s: unit price %(price)s exceeds the policy's maximum %(limit)s"),
+    "check.max_area.ok": N_("Legal area %(area)s within the policy's maximum %(limit)s per household"),
+    "check.max_area.fail": N_("Legal area %(area)s exceeds the policy's maximum %(limit)s per household"),
+    "check.bounds.ok": N_("Total %(total)s within the policy's limit %(limit)s"),
+    "check.bounds.fail": N_("Total %(total)s exceeds the policy's limit %(limit)s"),
+}
+register_problems(BOUND_WORDING)
+
+
+def yuan(value: Decimal, unit: str = "元") -> str:
+    """An amount as the office writes it in a sentence: 1,234,567.00 元 (or another unit: 元/㎡, ㎡)."""
+    return f"{value.quantize(Decimal('0.01')):,.2f} {unit}"
+
+
+def bound_checks(rules: Any, buildings: Iterable[tuple[str, Decimal | None, Decimal | None]],
+                 total: Decimal | None) -> list[tuple[str, bool, Problem]]:
+    """Every red line of the policy's bounds as (code, passed, sentence with its figures): each building's unit
+    price, the household's legal area (buildings as (name, unit price, legal area)), and the total when given."""
+    bounds = (rules or {}).get("bounds") or {}
+    out: list[tuple[str, bool, Problem]] = []
+
+    def limit(name: str) -> Decimal | None:
+        value = to_decimal(bounds.get(name))
+        return value if value else None
+
+    rows = list(buildings)
+    most = limit("max_unit_price")
+    if most is not None:
+        for label, price, _area in rows:
+            if price is not None:
+                ok = price <= most
+                out.append(("max_unit_price", ok, problem(f"check.max_unit_price.{'ok' if ok else 'fail'}", b=label,
+                                                          price=yuan(price, "元/㎡"), limit=yuan(most, "元/㎡"))))
+    most = limit("max_area_per_household")
+    areas = [area for _label, _price, area in rows if area is not None]
+    if most is not None and areas:
+        area = sum(areas, Decimal(0))
+        ok = area <= most
+        out.append(("max_area", ok, problem(f"check.max_area.{'ok' if ok else 'fail'}", area=yuan(area, "㎡"),
+                                            limit=yuan(most, "㎡"))))
+    most = limit("max_total_per_household")
+    if most is not None and total is not None:
+        ok = abs(total) <= most
+        out.append(("bounds", ok, problem(f"check.bounds.{'ok' if ok else 'fail'}", total=yuan(total),
+                                          limit=yuan(most))))
     return out

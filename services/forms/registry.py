@@ -111,12 +111,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def json_schema(form: StepForm) -> dict[str, Any]:
-    """The form as JSON Schema 2020-12 (titles in the current locale), for clients and the page renderer."""
+def json_schema(form: StepForm, household: Any = None, now: Any = None) -> dict[str, Any]:
+    """The form as JSON Schema 2020-12 (titles in the current locale), for clients and the page renderer; for a
+    household, the survey's items are those of its project's policy."""
     schema = schema_instance(form.schema)
     result = _with_json_types(schema, _CONVERTER.schema2jsonschema(schema))
     result["title"] = form.title
-    return _plain(result)
+    result = _plain(result)
+    if household is not None and form.module == "survey" and form.section is None:
+        from app.models import utcnow
+        from services.compensation.catalogue import adjust_survey_schema
+
+        result = adjust_survey_schema(result, household, now or utcnow())
+    return result
 
 
 # personal data a step hands out masked (services.personal), and the shape of a masked number

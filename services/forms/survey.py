@@ -10,6 +10,7 @@ from marshmallow import fields as f
 from services import idnumbers
 from services.forms.fields import (
     ANCILLARY_CODES,
+    CHOICE_LABELS,
     LEGAL_STATUSES,
     PHONE,
     RELATIONS,
@@ -67,11 +68,20 @@ class BuildingRow(CodedSchema):
                              validate=[validate.Range(min=1900, max=2100), not_after_this_year])
     use = choice(_l("Use"), USES)
     legal_status = choice(_l("Legal status"), LEGAL_STATUSES)
+    run_as_business = f.Boolean(load_default=False, metadata={"title": _l("Run as a business")})
 
 
 class AncillaryRow(CodedSchema):
-    code = choice(_l("Item"), ANCILLARY_CODES)
-    count = integer(_l("Count"), minimum=1, maximum=1000)
+    # the policy's catalogue decides the codes (services.compensation.catalogue): the form of a household lists
+    # those of its project's policy; the service refuses any other code
+    code = f.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$", error=Template("code_unknown")),
+                    metadata={"title": _l("Item"), "x-labels": {c: CHOICE_LABELS.get(c, c) for c in ANCILLARY_CODES}})
+    count = integer(_l("Count"), minimum=1, maximum=100000)
+    # the item's name and unit as the policy called them when the survey was saved (set by the service)
+    name = f.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                    metadata={"x-widget": "hidden"})
+    unit = f.String(load_default=None, allow_none=True, validate=validate.Length(max=8),
+                    metadata={"x-widget": "hidden"})
 
 
 class EquipmentRow(CodedSchema):
@@ -98,7 +108,7 @@ class SurveyForm(CodedSchema):
     homestead_area = money(_l("Homestead area (㎡)"), required=False, maximum=100000)
     persons = rows(PersonRow, _l("Household members"), minimum=1, maximum=50)
     buildings = rows(BuildingRow, _l("Buildings"), minimum=1, maximum=50)
-    ancillary = rows(AncillaryRow, _l("Ancillary items"), required=False, maximum=len(ANCILLARY_CODES))
+    ancillary = rows(AncillaryRow, _l("Ancillary items and structures"), required=False, maximum=100)
     business = f.Nested(BusinessPart, load_default=None, allow_none=True,
                         metadata={"title": _l("Enterprise or shop"), "x-show-for": ["enterprise", "shop"]})
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")

@@ -10,10 +10,11 @@ from flask_babel import force_locale
 
 from services.compensation import policy as policies
 from services.compensation.calculator import calculate, money
+from services.compensation.catalogue import version_for
 from services.compensation.inputs import Ancillary, HouseholdInput
 from services.compensation.inputs import Building as CalcBuilding
 from services.compensation.inputs import Person as CalcPerson
-from services.compensation.rules import fmt2
+from services.compensation.rules import bound_checks, catalogue_items, fmt2, yuan
 from services.errors import InvalidInput
 from services.modules.case import Case
 from services.problems import N_, Problem, problem, register
@@ -23,15 +24,19 @@ register({
     "no_legal_area": N_("no confirmed legal area for building '%(building)s'"),
     "no_building": N_("the survey records no building"),
     "calc_needs_upstream": N_("the calculation needs the modules before it"),
+    "payments_above_audit": N_("the payments would exceed the audited amount"),
+    "payment_above_audited": N_("with this payment %(paid)s would be paid, more than the audited %(audited)s"),
 })
 
 UPSTREAM = {"calculation": ("survey", "appraisal", "rights"), "agreement": ("calculation",),
             "appraisal": ("survey",), "rights": ("survey",), "archive": ()}
 
 
-def calculation_input(case: Case, values: dict[str, Any]) -> HouseholdInput:
+def calculation_input(case: Case, values: dict[str, Any], valuation_year: int | None = None) -> HouseholdInput:
     """The calculator's input from the survey, the appraisal and the rights confirmation."""
-    appraisal = {row["building_id"]: row for row in case.doc("appraisal").get("buildings") or []}
+    appraisal_doc = case.doc("appraisal")
+    appraisal = {row["building_id"]: row for row in appraisal_doc.get("buildings") or []}
+    surveyed = {row.get("id"): row for row in case.doc("survey").get("buildings") or [] if isinstance(row, dict)}
     rights = case.doc("rights")
     confirmed = {row["building_id"]: row for row in rights.get("buildings") or []}
     resettled = {row["person_id"]: bool(row.get("resettlement")) for row in rights.get("persons") or []}
@@ -45,15 +50,18 @@ def calculation_input(case: Case, values: dict[str, Any]) -> HouseholdInput:
         if area is None:
             problems.setdefault("rights", []).append(problem("no_legal_area", building=building.label))
         if price is not None and area is not None:
+            decoration = appraisal.get(building.id, {}).get("decoration_value")
             buildings.append(CalcBuilding(structure=building.structure, legal_status=building.legal_status,
                                           use=building.use, area=Decimal(str(area)), unit_price=Decimal(str(price)),
-                                          label=building.label or ""))
+                                          label=building.label or "", year_built=building.year_built,
+                                          decoration_value=_amount(decoration),
+                                          run_as_business=bool(surveyed.get(building.id, {}).get("run_as_business"))))
     if not case.buildings:
         problems["survey"] = [problem("no_building")]
     if problems:
         raise InvalidInput(problem("calc_needs_upstream"), problems)
-    ancillary = tuple(Ancillary(code=row["code"], count=int(row["count"])) for row in case.doc("survey").get(
-        "ancillary") or [])
+    ancillary = tuple(Ancillary(code=row["code"], count=int(row["count"]), name=row.get("name") or "")
+                      for row in case.doc("survey").get("ancillary") or [])
     persons = tuple(CalcPerson(resettlement=resettled.get(p.id, False), special_group=p.special_group)
                     for p in case.persons)
     signed_on = values.get("signed_on")
@@ -63,7 +71,12 @@ def calculation_input(case: Case, values: dict[str, Any]) -> HouseholdInput:
     return HouseholdInput(kind=case.household.kind, option=values["option"], buildings=tuple(buildings),
                           ancillary=ancillary, persons=persons, signed_on=signed_on,
                           transition_months=values.get("transition_months"),
-                          swap_area=Decimal(str(swap_area)) if swap_area not in (None, "") else None)
+                          swap_area=Decimal(str(swap_area)) if swap_area not in (None, "") else None,
+                          ancillary_value=_amount(appraisal_doc.get("ancillary_value")), valuation_year=valuation_year)
+
+
+def _amount(value: Any) -> Decimal | None:
+    return Decimal(str(value)) if value not in (None, "") else None
 
 
 def _policy(case: Case, version: str) -> Any:
@@ -76,9 +89,9 @@ def _policy(case: Case, version: str) -> Any:
 def calculation_result(case: Case, values: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The stored calculation: the accountant's choices, the items by the policy table, the total."""
     version = values.get("policy_version") or None
-    row = _policy(case, version) if version else policies.current_version(policies.local_today(now))
+    row = _policy(case, version) if version else version_for(case.household, now)
     rules = row.rules if row is not None else policies.current_rules(policies.local_today(now))
-    result = calculate(rules, calculation_input(case, values))
+    result = calculate(rules, calculation_input(case, values, policies.local_today(now).year))
     with force_locale("zh"):  # the stored items are the agreement's lines: in Chinese, whoever computed them
         items = [item.as_json() for item in result.items]
     total = result.total
@@ -90,6 +103,23 @@ def calculation_result(case: Case, values: dict[str, Any], now: datetime) -> dic
     return {"policy_version": row.version if row is not None else None, "items": items, "total": fmt2(total),
             "computed_at": now.replace(microsecond=0).isoformat() + "Z",
             "upstream": {m: case.version(m) for m in UPSTREAM["calculation"]}}
+
+
+def bound_figures(case: Case, appraisal: dict[str, Any] | None = None,
+                  rights: dict[str, Any] | None = None) -> list[tuple[str, Decimal | None, Decimal | None]]:
+    """Each building's name, appraised unit price and confirmed legal area (as stored, or as being entered)."""
+    prices = {r.get("building_id"): r.get("unit_price") for r in (appraisal or case.doc("appraisal")).get(
+        "buildings") or [] if isinstance(r, dict)}
+    areas = {r.get("building_id"): r.get("legal_area") for r in (rights or case.doc("rights")).get(
+        "buildings") or [] if isinstance(r, dict)}
+    return [(b.label, _number(prices.get(b.id)), _number(areas.get(b.id))) for b in case.buildings]
+
+
+def _number(value: Any) -> Decimal | None:
+    try:
+        return _amount(value)
+    except ArithmeticError:
+        return None
 
 
 CHECK_WORDING = {
@@ -105,9 +135,8 @@ CHECK_WORDING = {
     "check.recomputed.ok": N_("Recomputed with policy %(v)s: %(fresh)s, the same as the stored %(stored)s"),
     "check.recomputed.fail": N_("Recomputed with policy %(v)s: %(fresh)s, not the stored %(stored)s"),
     "check.recomputed.impossible": N_("The calculation cannot be recomputed: a module before it is incomplete"),
-    "check.bounds.ok": N_("Total %(total)s within the policy's limit %(limit)s"),
-    "check.bounds.fail": N_("Total %(total)s exceeds the policy's limit %(limit)s"),
     "check.adjustments.fail": N_("%(n)s manual adjustments outside the policy table"),
+    "check.catalogue.fail": N_("Not in the catalogue of policy %(v)s, paid nothing: %(items)s"),
     "check.tracking_audit.ok": N_("Above %(t)s: the payment will go through tracking audit"),
 }
 register(CHECK_WORDING)
@@ -165,11 +194,16 @@ def red_lines(case: Case, now: datetime) -> list[Check]:
     except InvalidInput:
         checks.append(_check("recomputed", False, "impossible"))
     row = _policy(case, calc["policy_version"]) if calc.get("policy_version") else None
-    bounds = (row.rules if row else {}).get("bounds") or {}
     total = Decimal(str(calc.get("total", "0")))
-    limit = Decimal(str(bounds.get("max_total_per_household") or "0"))
-    if limit:
-        checks.append(_check("bounds", total <= limit, total=fmt2(total), limit=fmt2(limit)))
+    checks += [Check(code, ok, message) for code, ok, message in
+               bound_checks(row.rules if row else {}, bound_figures(case), total)]
+    if row is not None:
+        known = {i["code"] for i in catalogue_items(row.rules)}
+        dropped = [r.get("name") or r.get("code") for r in case.doc("survey").get("ancillary") or []
+                   if isinstance(r, dict) and r.get("code") not in known]
+        if dropped and not ((row.rules.get("use_appraised") or {}).get("ancillary")
+                            and case.doc("appraisal").get("ancillary_value") not in (None, "")):
+            checks.append(_check("catalogue", False, v=row.version, items="、".join(map(str, dropped))))
     adjustments = [i for i in calc.get("items") or [] if str(i.get("code", "")).startswith("adjustment.")]
     if adjustments:
         checks.append(_check("adjustments", False, n=len(adjustments)))
@@ -177,3 +211,17 @@ def red_lines(case: Case, now: datetime) -> list[Check]:
     if threshold and total >= threshold:
         checks.append(_check("tracking_audit", True, t=fmt2(threshold)))
     return checks
+
+
+def check_audited_cap(case: Case, stored: dict[str, Any]) -> None:
+    """Refuse payments whose running total would pass the tracking audit's audited amount (when one was made)."""
+    audited = _number((case.doc("payment").get("tracking_audit") or {}).get("audited_amount"))
+    if audited is None:
+        return
+    paid = Decimal(0)
+    for index, row in enumerate(stored.get("payments") or []):
+        amount = _number(row.get("amount")) if isinstance(row, dict) else None
+        paid += amount or 0
+        if paid > audited:
+            raise InvalidInput(problem("payments_above_audit"), {f"payments.{index}.amount": [
+                problem("payment_above_audited", paid=yuan(paid), audited=yuan(audited))]})

@@ -277,6 +277,9 @@ def _store(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], now
     check_refs(case.household, schema_instance(form.schema), values)
     stored = {**_preserved(case.doc(form.module), form.module), **form.dump(values)}
     if form.module == "survey":
+        from services.compensation.catalogue import survey_items
+
+        stored = survey_items(case.household, stored, now)
         if final or _complete(form, stored):  # a draft's half-filled rows stay in the draft, out of the tables
             stored = project_survey(case, stored)
     elif form.module == "appraisal" and "buildings" in values:
@@ -289,6 +292,7 @@ def _store(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], now
     elif form.module == "calculation" and "option" in values:
         stored.update(compute.calculation_result(case, stored, now))
     elif form.module == "payment":
+        compute.check_audited_cap(case, stored)
         stored = project_payments(case, stored, actor.id, now)
     return stored
 
