@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
+import chinese_calendar
 from marshmallow import fields as f
 from marshmallow import validate
 from sqlalchemy import func, select
@@ -44,12 +45,21 @@ OPEN_STATES = ("open", "reopened")  # waiting for the responsible role
 _text = [validate.Length(min=1, max=4000), writable]
 
 
+def is_working_day(day: date) -> bool:
+    """A working day of the State Council's holiday schedule (public holidays off, make-up days 调休 on); for a
+    year the schedule does not cover yet, Monday to Friday."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
 def add_working_days(start: date, days: int) -> date:
-    """The date `days` working days (Monday to Friday) after start."""
+    """The date `days` working days after start."""
     current = start
     while days > 0:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if is_working_day(current):
             days -= 1
     return current
 

@@ -31,6 +31,16 @@ def test_working_days_skip_weekends():
     assert internal_audit.add_working_days(date(2026, 12, 7), 5) == date(2026, 12, 14)
 
 
+def test_working_days_follow_the_holiday_schedule():
+    from datetime import date
+
+    # National Day 2026: 1-7 October off, Saturday 10 October a make-up working day (调休)
+    assert internal_audit.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert internal_audit.add_working_days(date(2026, 10, 9), 1) == date(2026, 10, 10)
+    # a year the schedule does not cover yet: Monday to Friday
+    assert internal_audit.add_working_days(date(2027, 3, 5), 1) == date(2027, 3, 8)
+
+
 def test_a_firm_selection_is_recorded_with_its_minutes_and_audited(world, api, client):
     project_id = world.project.id
     refused = api.post(f"/api/v1/projects/{project_id}/firm-selections", as_="appraiser",
