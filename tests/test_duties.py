@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 # people of the project who hold two roles each: the office's past problem
 DUAL = {"calc_both": ["accountant", "calc_auditor"], "calc_reviewer": ["calc_auditor", "policy_reviewer"],
-        "two_signer": ["handler", "group_leader"], "drafter_payer": ["handler", "finance"]}
+        "two_signer": ["handler", "reviewer"], "drafter_payer": ["handler", "finance"]}
 TYPED = "我在此处填写的意见，被拒绝后仍在页面上"
 
 
@@ -49,7 +49,7 @@ SCENARIOS = {
         "policy_review", "calc_reviewer", "policy_reviewer", "本案核算或核算审核由您完成，须由其他政策审核员审核"),
     "four_signers": Scenario(
         "four_signers", (*((s, None) for s in MAIN_PATH[:7]), ("sign_handler", "two_signer")),
-        "sign_group_leader", "two_signer", "group_leader", "您已在本协议上签过字，四方签字须由四个不同的人分别签署"),
+        "sign_reviewer", "two_signer", "reviewer", "您已在本协议上签过字，四方签字须由四个不同的人分别签署"),
     "payment_not_drafter": Scenario(
         "payment_not_drafter", (*((s, None) for s in MAIN_PATH[:6]), ("agreement_draft", "drafter_payer"),
                                 *((s, None) for s in SIGNS)),
