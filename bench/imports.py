@@ -72,38 +72,61 @@ def workbook(sheets: dict[str, list[list[Any]]], text: dict[str, set[int]] | Non
     return buffer.getvalue()
 
 
+def _fresh_database(database: str) -> tuple[str, Path]:
+    """An empty database of its own (bench_import), migrated, and an empty upload folder."""
+    import shutil
+
+    from sqlalchemy import create_engine, text
+
+    from bench.settings import PG_ADMIN_URL, ROOT
+
+    work = Path(ROOT / "instance" / "bench-import")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    if database == "sqlite":
+        return f"sqlite:///{work / 'bench.sqlite'}", work / "uploads"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = 'bench_import' AND pid <> pg_backend_pid()"))
+        conn.execute(text('DROP DATABASE IF EXISTS "bench_import"'))
+        conn.execute(text('CREATE DATABASE "bench_import"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/bench_import", work / "uploads"
+
+
 def measure(households: int = 5000, database: str = "postgresql") -> dict[str, Any]:
-    """Generate the workbook, then time its import (check and write, one transaction) into a fresh database."""
+    """Generate the workbook, then time its dry run and its import (one transaction) into a fresh database."""
+    from flask_migrate import upgrade
+
+    from app import create_app
     from app.extensions import db
     from app.models import Building, Household, Person, utcnow
-    from bench import database as bench_db
-    from bench.appctx import make_app
-    from bench.settings import Settings
     from services.context import Actor
     from services.excel import bulk
     from tests import factories
 
-    settings = Settings.small(db=database)
-    url = bench_db.fresh(settings, name="bench_import") if hasattr(bench_db, "fresh") else None
-    app = make_app(settings, url=url) if url else make_app(settings)
+    url, uploads = _fresh_database(database)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(uploads), "SECRET_KEY": "bench-import"})
     started = time.perf_counter()
     data = workbook(survey_rows(households))
     generated = time.perf_counter() - started
     with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
         world = factories.build_world()
         actor = Actor(world.users["surveyor"], "127.0.0.1")
-        upload_dir = app.config["UPLOAD_DIR"]
+        project_id = world.project.id
         started = time.perf_counter()
-        report = bulk.preview(actor, world.project.id, "survey", data, "bench.xlsx")
+        report = bulk.preview(actor, project_id, "survey", data, "bench.xlsx")
         checked = time.perf_counter() - started
         started = time.perf_counter()
-        bulk.run(actor, world.project.id, "survey", data, "bench.xlsx", now=utcnow(), upload_dir=upload_dir)
+        bulk.run(actor, project_id, "survey", data, "bench.xlsx", now=utcnow(), upload_dir=str(uploads))
         imported = time.perf_counter() - started
         counts = {name: db.session.query(model).count() for name, model in
                   (("households", Household), ("persons", Person), ("buildings", Building))}
-    return {"households": len(report.households), "persons": report.persons, "buildings": report.buildings,
-            "bytes": len(data), "generate_s": round(generated, 1), "preview_s": round(checked, 1),
-            "import_s": round(imported, 1), "rows": counts, "target_s": 60}
+    return {"database": database, "households": len(report.households), "persons": report.persons,
+            "buildings": report.buildings, "bytes": len(data), "generate_s": round(generated, 1),
+            "preview_s": round(checked, 1), "import_s": round(imported, 1), "rows": counts, "target_s": 60}
 
 
 def main(argv: list[str] | None = None) -> None:

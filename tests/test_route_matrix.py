@@ -100,6 +100,9 @@ PAGE = {
     ("cases.projects", "GET"): rule(EVERYONE, 200, scope="global"),
     ("cases.new", "POST"): rule(CREATORS, 302, 422),
     ("cases.roster_template", "GET"): rule(EVERYONE, 200),
+    ("cases.bulk_import", "GET"): rule(CREATORS, 200),  # kind survey: surveyors (appraisal: appraisers) and admin
+    ("cases.bulk_import", "POST"): rule(CREATORS, 422),
+    ("cases.bulk_template", "GET"): rule(EVERYONE, 200),
     ("inbox.index", "GET"): rule(EVERYONE, 200, scope="global"),
     ("inbox.task", "GET"): rule(EVERYONE, 200),
     ("inbox.claim", "POST"): rule(frozenset({"surveyor"}), 302),
@@ -183,6 +186,8 @@ API = {
     ("api.return_task", "POST"): rule(frozenset({"surveyor"}), 422),
     ("api.revoke_token", "DELETE"): rule(EVERYONE, 200, scope="own"),
     ("api.roster_template", "GET"): rule(EVERYONE, 200),
+    ("api.bulk_template", "GET"): rule(EVERYONE, 200),
+    ("api.bulk_import", "POST"): rule(CREATORS, 422),
     ("api.set_deadline", "PUT"): rule(SEES_ALL, 422, scope="global"),
     ("api.stuck", "GET"): rule(OVERVIEW, 200, scope="global"),
     ("api.sync_module", "POST"): rule(frozenset({"surveyor"}), 200),
@@ -263,7 +268,7 @@ def matrix(app: Flask) -> Iterator[Matrix]:
         "task_id": task["id"], "file_id": upload.get_json()["id"], "notification_id": notes[0]["id"],
         "token_id": token_id, "definition_id": definitions[0]["id"], "other_id": definitions[0]["id"],
         "version": policies[0]["version"], "bpmn_id": "survey", "module": "survey", "code": "en",
-        "filename": "css/app.css",
+        "filename": "css/app.css", "kind": "survey",
         "other_household_id": other_task["household_id"],
     }
     tokens_by_user = {u: api.token(u) for u in USERS if u != ANONYMOUS}

@@ -35,6 +35,7 @@ ACTIONS: dict[str, Any] = {
     "auth.password.change": _l("Changed the password"), "auth.password.failed": _l("Wrong current password"),
     "token.issue": _l("Issued an API token"), "token.revoke": _l("Revoked an API token"),
     "household.create": _l("Registered a household"), "household.import": _l("Imported a roster"),
+    "import.survey": _l("Imported survey work"), "import.appraisal": _l("Imported appraisal work"),
     "person.id_number.view": _l("Viewed a full ID number"),
     "task.claim": _l("Claimed a step"), "task.release": _l("Released a step"),
     "task.complete": _l("Completed a step"), "task.return": _l("Sent a case back"),
@@ -66,10 +67,12 @@ FIELDS: dict[str, Any] = {
     "work_group_id": _l("Work group"), "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
     "target": _l("Target"), "by_name": _l("Signed by"), "at": _l("Time"), "checks": _l("Red-line checks"),
     "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
+    "households": _l("Households"), "businesses": _l("Enterprise or shop"), "steps_completed": _l("Steps completed"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
-                    "template_version", "upstream", "problem", "params", "by", "has_file", "required"})
+                    "template_version", "upstream", "problem", "params", "by", "has_file", "required",
+                    "already_imported"})
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -231,6 +234,8 @@ class Presenter:
             return duration_text(str(value))
         if key == "source" and value == "roster":
             return _("Roster import")
+        if key == "source" and value == "bulk_import":
+            return _("Bulk import")
         if isinstance(value, str) and _ISO_TIME.match(value):
             try:
                 return self.local(datetime.fromisoformat(value).replace(tzinfo=None))

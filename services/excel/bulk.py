@@ -76,7 +76,7 @@ register_problems({
     "bulk_empty": N_("the workbook holds no households"),
     "bulk_sheet_missing": N_("the sheet is missing"),
     "bulk_number_in_text": N_("a number where text is expected; format the column as text and type it again"),
-    "bulk_code_unknown": N_("no household with this code in the sheet 户"),
+    "bulk_code_unknown": N_("no household with this code on the households sheet"),
     "bulk_household_unknown": N_("no household of this project has this code"),
     "bulk_not_waiting": N_("this household is not waiting for its appraisal"),
     "bulk_once": N_("one row per household; the household is already in row %(row)s"),
@@ -87,7 +87,7 @@ register_problems({
     "bulk_not_number": N_("not a number"),
     "bulk_not_whole": N_("not a whole number"),
     "bulk_not_date": N_("not a date (for example 2026-03-01)"),
-    "bulk_yes_no": N_("must be 是 or 否"),
+    "bulk_yes_no": N_("must be yes or no"),
     "bulk_file_gone": N_("the checked file is no longer here; upload it again"),
     "bulk_rows_none": N_("no rows for this household"),
 })
@@ -725,7 +725,7 @@ def run(actor: Actor, project_id: int, kind: str, data: bytes, filename: str | N
             target.write_bytes(data)
         done = BulkImport(project_id=project_id, kind=kind, sha256=sha, name=report.filename, size=len(data),
                           households=len(report.households), created_at=now, created_by_id=actor.id,
-                          summary={k: v for k, v in report.as_dict().items() if k not in ("codes", "dry_run")})
+                          summary={k: v for k, v in report.as_dict().items() if k not in ("codes", "dry_run", "kind")})
         db.session.add(done)
         db.session.flush()
         if kind == "survey":
@@ -753,7 +753,8 @@ def _write_survey(actor: Actor, project_id: int, report: Report, size: int, now:
         db.session.flush()
         plan.household_id = household.id
         audit.record(actor, "household.create", "household", household.id, household_id=household.id,
-                     after={**plan.values, "source": "bulk_import"}, at=now)
+                     after={**{k: v for k, v in plan.values.items() if k not in ("village_id", "batch_id")},
+                            "source": "bulk_import"}, at=now)
         instance, workflow = runtime.start_workflow(actor, household, now=now)
         open_rows = store.open_steps(instance.id)
         row = next(r for r in open_rows.values() if r.form_key == "survey")
