@@ -27,6 +27,11 @@ def imported() -> Iterator[None]:
         _imported.reset(token)
 
 
+def is_imported() -> bool:
+    """True inside `imported()`: the events recorded now are marked as made by a bulk import."""
+    return _imported.get()
+
+
 def record(instance_id: int, action: str, *, actor: Actor, at: datetime, task: HumanTask | None = None,
            bpmn_id: str | None = None, task_name: str | None = None, detail: dict[str, Any] | None = None,
            ) -> TaskEvent:

@@ -30,7 +30,7 @@ from services import audit, files, history, runtime, store
 from services.access import get_project
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput
-from services.excel import reader
+from services.excel import bulkwrite, reader
 from services.excel.bulkspec import (
     ANCILLARY,
     APPRAISALS,
@@ -747,19 +747,10 @@ def _attach(actor: Actor, household_id: int, kind: str, report: Report, size: in
 
 
 def _write_survey(actor: Actor, project_id: int, report: Report, size: int, now: datetime) -> None:
-    for plan in report.households:
-        household = Household(project_id=project_id, created_at=now, created_by_id=actor.id, **plan.values)
-        db.session.add(household)
-        db.session.flush()
-        plan.household_id = household.id
-        audit.record(actor, "household.create", "household", household.id, household_id=household.id,
-                     after={**{k: v for k, v in plan.values.items() if k not in ("village_id", "batch_id")},
-                            "source": "bulk_import"}, at=now)
-        instance, workflow = runtime.start_workflow(actor, household, now=now)
-        open_rows = store.open_steps(instance.id)
-        row = next(r for r in open_rows.values() if r.form_key == "survey")
-        _attach(actor, household.id, "survey", report, size, now)
-        runtime.complete_checked(actor, row, instance, plan.data, now=now, workflow=workflow, open_rows=open_rows)
+    ids = bulkwrite.write_survey(actor, project_id, report.households, sha256=report.sha256, filename=report.filename,
+                                 size=size, now=now)
+    for plan, household_id in zip(report.households, ids, strict=True):
+        plan.household_id = household_id
 
 
 def _write_appraisal(actor: Actor, report: Report, size: int, now: datetime) -> None:
