@@ -138,6 +138,7 @@ class Planned:
     data: dict[str, Any] = field(default_factory=dict)      # what completing the step submits
     household_id: int | None = None
     task: HumanTask | None = None
+    loaded: dict[str, Any] | None = None                    # data as the step's form loaded it at the check
 
 
 @dataclass
@@ -541,7 +542,7 @@ def _check_survey(checker: Checker, project: Project) -> list[Planned]:
         data = {k: v for k, v in data.items() if v is not None}
         plan.data = data
         try:
-            schema.load(data)
+            plan.loaded = schema.load(data)
         except ValidationError as exc:
             messages = dict(exc.messages) if isinstance(exc.messages, dict) else {}
             if "ancillary" in messages and isinstance(messages["ancillary"], dict):
