@@ -287,9 +287,13 @@ class Checker:
         self.project = project
         self.problems: list[CellProblem] = []
         self.sheets: dict[str, list[Row]] = {}
+        self._named: set[tuple[str, int, str]] = set()
 
     def add(self, spec: SheetSpec, row: int, name: str, message: str) -> None:
-        self.problems.append(CellProblem(spec.title, row, spec.header_of(name), name, message))
+        """A bad cell, once: the first problem found in it (a bad choice, not the form's "required" after it)."""
+        if (spec.title, row, name) not in self._named:
+            self._named.add((spec.title, row, name))
+            self.problems.append(CellProblem(spec.title, row, spec.header_of(name), name, message))
 
     def read(self, data: bytes) -> None:
         try:
