@@ -135,6 +135,14 @@ def test_the_bulk_import_writes_what_completing_each_survey_writes(world):
     assert sum(len(v["persons"]) for v in other.values()) == 16
     assert sum(len(v["ancillary_items"]) for v in other.values()) == 3
     assert sum(len(v["business_details"]) for v in other.values()) == 1
+    trail = {}
+    for project in (world.project, world.other_project):  # the audit rows in the order one at a time writes them
+        codes = dict(db.session.execute(select(Household.id, Household.code)
+                                        .where(Household.project_id == project.id)).all())
+        trail[project.id] = [(a, codes[h]) for a, h in db.session.execute(
+            select(AuditLog.action, AuditLog.household_id).where(AuditLog.household_id.in_(codes))
+            .order_by(AuditLog.id)).all()]
+    assert trail[world.project.id] == trail[world.other_project.id] and len(trail[world.project.id]) == 15
     # the chain holds over the rows the import appended
     from services import audit
 

@@ -201,9 +201,6 @@ def _write_chunk(session: Session, actor: Actor, project_id: int, cases: list[_C
                  now: datetime) -> None:
     for case, hid in zip(cases, _ids(session, Household.__table__, [c.household for c in cases]), strict=True):
         case.household_id = hid
-        audit.record(actor, "household.create", "household", hid, household_id=hid,
-                     after={**{k: v for k, v in case.values.items() if k not in ("village_id", "batch_id")},
-                            "source": "bulk_import"}, at=now)
     _project(session, cases)
     # the gateway reads the stored survey; households that tell it the same share one run of the engine
     chosen = []
@@ -254,7 +251,10 @@ def _write_chunk(session: Session, actor: Actor, project_id: int, cases: list[_C
         {"household_id": c.household_id, "module": module, "category": category, "name": filename, "size": size,
          "sha256": sha256, "content_type": files.XLSX, "uploaded_at": now, "uploaded_by_id": actor.id}
         for c in cases])
-    for case, rid, tid in zip(cases, record_ids, done, strict=True):
+    for case, rid, tid in zip(cases, record_ids, done, strict=True):  # in the order each household writes them
+        audit.record(actor, "household.create", "household", case.household_id, household_id=case.household_id,
+                     after={**{k: v for k, v in case.values.items() if k not in ("village_id", "batch_id")},
+                            "source": "bulk_import"}, at=now)
         audit.record(actor, f"module.{form.module}.write", "module", rid, before=None, after=case.doc,
                      household_id=case.household_id, at=now)
         audit.record(actor, "task.complete", "human_task", tid, household_id=case.household_id,
