@@ -8,7 +8,7 @@ VENDOR := app/static/vendor
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test setup lint test-sqlite test-postgres browser-deps postgres-up translations assets clean \
-	bench bench-small bench-sqlite
+	bench bench-small bench-sqlite bench-import
 
 run: export SESSION_COOKIE_SECURE ?= 0
 run: setup
@@ -66,6 +66,10 @@ bench-small: setup postgres-up
 
 bench-sqlite: setup
 	$(BIN)/python -m bench --small --db sqlite
+
+# the bulk survey import: 5,000 households (20,000 persons, 10,000 buildings) into a fresh PostgreSQL database
+bench-import: setup postgres-up
+	$(BIN)/python -m bench.imports
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache

@@ -1,7 +1,9 @@
 """The history of an instance: every task event with actor and time."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +14,30 @@ from app.extensions import db
 from app.models import HumanTask, TaskEvent, User
 from services.context import Actor
 
+_imported: ContextVar[bool] = ContextVar("history_imported", default=False)
+
+
+@contextmanager
+def imported() -> Iterator[None]:
+    """Mark every event recorded inside the block as made by a bulk import (detail "imported": true)."""
+    token = _imported.set(True)
+    try:
+        yield
+    finally:
+        _imported.reset(token)
+
+
+def is_imported() -> bool:
+    """True inside `imported()`: the events recorded now are marked as made by a bulk import."""
+    return _imported.get()
+
 
 def record(instance_id: int, action: str, *, actor: Actor, at: datetime, task: HumanTask | None = None,
            bpmn_id: str | None = None, task_name: str | None = None, detail: dict[str, Any] | None = None,
            ) -> TaskEvent:
-    """Add one event to an instance's history."""
+    """Add one event to an instance's history (marked imported inside `imported()`)."""
+    if _imported.get():
+        detail = {**(detail or {}), "imported": True}
     event = TaskEvent(
         instance_id=instance_id,
         at=at,

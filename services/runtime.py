@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
+from app.models.household import cadre_signs
 from services import audit, definitions, duties, history, integrity, milestones, signals, store
 from services.access import get_household
 from services.context import Actor
@@ -61,6 +62,12 @@ class Change:
 def start_instance(actor: Actor, household: Household, *, now: datetime, key: str = PIPELINE_KEY,
                    ) -> ProcessInstance:
     """Start the pipeline for a household (in the caller's transaction)."""
+    return start_workflow(actor, household, now=now, key=key)[0]
+
+
+def start_workflow(actor: Actor, household: Household, *, now: datetime, key: str = PIPELINE_KEY,
+                   ) -> tuple[ProcessInstance, BpmnWorkflow]:
+    """start_instance, also handing back the running workflow (for a bulk import that goes on at once)."""
     definition = definitions.current(key)
     process = definitions.parsed(definition)
     workflow = definitions.get_engine().new_workflow(process, start_variables(household))
@@ -71,13 +78,18 @@ def start_instance(actor: Actor, household: Household, *, now: datetime, key: st
     history.record(instance.id, "started", actor=actor, at=now,
                    detail={"definition": f"{definition.key} v{definition.version}"})
     _advance(instance, workflow, process, actor, now, Change(), open_rows={})
-    return instance
+    return instance, workflow
 
 
 def start_variables(household: Household) -> dict[str, Any]:
     """What the diagram's gateways know of the household from the start (and again at every completion, so
     that a case started before a variable existed has it by the time a gateway asks)."""
-    return {"cadre_signs": household.cadre_signs}
+    return kind_variables(household.kind, household.project.kind)
+
+
+def kind_variables(kind: str, project_kind: str) -> dict[str, Any]:
+    """start_variables of a household of this kind in a project of this kind."""
+    return {"cadre_signs": cadre_signs(kind, project_kind)}
 
 
 class _EngineFailure(Exception):
@@ -129,28 +141,47 @@ def _complete(actor: Actor, task_id: int, data: Any, *, now: datetime, answer: C
     with transaction(keep_loaded=True):  # the caller answers with the instance as committed
         row, instance, open_rows = _open_for_change(actor, task_id)
         duties.check(actor, row)
-        form = get_form(row.form_key)
-        if form is None:
-            raise Conflict(problem("form_unknown", form=row.form_key), code="engine_error")
-        workflow = store.load(instance)
-        task = _spiff_task(workflow, row)
-        stored = complete_module(actor, row, instance.household, form, data, now)
-        integrity.declare_on_completion(actor, row, stored, now)
-        task.data.pop("return_to", None)
-        gateway = form.gateway(stored, {"project_id": instance.project_id, "now": now})
-        task.data.update({"decision": "approve", **gateway, **start_variables(instance.household)})
-        _finish(row, actor, now, "completed")
-        history.record(instance.id, "completed", actor=actor, at=now, task=row)
-        _run(instance, task, workflow)
-        process = definitions.parsed(instance.definition)
-        steps = _sync_steps(instance, workflow, process, actor, now, Change(task=row), open_rows)
-        milestones.after_complete(instance, row, stored, steps.open_forms, now)
-        _announce(instance, steps, actor, now)
-        audit.record(actor, "task.complete", "human_task", row.id, household_id=row.household_id,
-                     after={"step": row.bpmn_id, "instance": instance.id}, at=now)
-        signals.task_completed.send(row, actor=actor, now=now)
+        _complete_open(actor, row, instance, open_rows, data, now, store.load(instance))
         result = answer(instance)
     return result
+
+
+def complete_checked(actor: Actor, row: HumanTask, instance: ProcessInstance, data: Any, *, now: datetime,
+                     workflow: BpmnWorkflow | None = None, open_rows: dict[str, HumanTask] | None = None) -> None:
+    """Complete a ready step the caller has already cleared the actor for (a bulk import of the step's module,
+    in the caller's transaction): exactly what complete_task does after its checks. An engine failure is a
+    Conflict that leaves the caller to roll back."""
+    if open_rows is None:
+        open_rows = store.open_steps(instance.id)
+    try:
+        _complete_open(actor, row, instance, open_rows, data, now,
+                       workflow if workflow is not None else store.load(instance))
+    except _EngineFailure as failure:
+        raise Conflict(problem("engine_failed", reason=failure.message), code="engine_error") from None
+
+
+def _complete_open(actor: Actor, row: HumanTask, instance: ProcessInstance, open_rows: dict[str, HumanTask],
+                   data: Any, now: datetime, workflow: BpmnWorkflow) -> None:
+    """The step's module written, the workflow run on, the next steps opened (the instance is locked)."""
+    form = get_form(row.form_key)
+    if form is None:
+        raise Conflict(problem("form_unknown", form=row.form_key), code="engine_error")
+    task = _spiff_task(workflow, row)
+    stored = complete_module(actor, row, instance.household, form, data, now)
+    integrity.declare_on_completion(actor, row, stored, now)
+    task.data.pop("return_to", None)
+    gateway = form.gateway(stored, {"project_id": instance.project_id, "now": now})
+    task.data.update({"decision": "approve", **gateway, **start_variables(instance.household)})
+    _finish(row, actor, now, "completed")
+    history.record(instance.id, "completed", actor=actor, at=now, task=row)
+    _run(instance, task, workflow)
+    process = definitions.parsed(instance.definition)
+    steps = _sync_steps(instance, workflow, process, actor, now, Change(task=row), open_rows)
+    milestones.after_complete(instance, row, stored, steps.open_forms, now)
+    _announce(instance, steps, actor, now)
+    audit.record(actor, "task.complete", "human_task", row.id, household_id=row.household_id,
+                 after={"step": row.bpmn_id, "instance": instance.id}, at=now)
+    signals.task_completed.send(row, actor=actor, now=now)
 
 
 def _return(actor: Actor, task_id: int, to: Any, reason: Any, *, now: datetime,

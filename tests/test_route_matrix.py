@@ -111,6 +111,9 @@ PAGE = {
     ("duties.index", "GET"): rule(frozenset({"admin"}), 200, scope="global"),
     ("duties.project", "GET"): rule(frozenset({"admin"}), 200, scope="global"),
     ("duties.switch", "POST"): rule(frozenset({"admin"}), 422, scope="global"),  # no rule named
+    ("cases.bulk_import", "GET"): rule(CREATORS, 200),  # kind survey: surveyors (appraisal: appraisers) and admin
+    ("cases.bulk_import", "POST"): rule(CREATORS, 422),
+    ("cases.bulk_template", "GET"): rule(EVERYONE, 200),
     ("inbox.index", "GET"): rule(EVERYONE, 200, scope="global"),
     ("integrity.selections", "GET"): rule(EVERYONE, 200, scope="global"),
     ("integrity.selections", "POST"): rule(SEES_ALL, 422),
@@ -219,6 +222,8 @@ API = {
     ("api.return_task", "POST"): rule(frozenset({"surveyor"}), 422),
     ("api.revoke_token", "DELETE"): rule(EVERYONE, 200, scope="own"),
     ("api.roster_template", "GET"): rule(EVERYONE, 200),
+    ("api.bulk_template", "GET"): rule(EVERYONE, 200),
+    ("api.bulk_import", "POST"): rule(CREATORS, 422),
     ("api.set_deadline", "PUT"): rule(SEES_ALL, 422, scope="global"),
     ("api.stuck", "GET"): rule(OVERVIEW, 200, scope="global"),
     ("api.list_declarations", "GET"): rule(EVERYONE, 200),
@@ -322,7 +327,7 @@ def matrix(app: Flask) -> Iterator[Matrix]:
         "task_id": task["id"], "file_id": upload.get_json()["id"], "notification_id": notes[0]["id"],
         "token_id": token_id, "definition_id": definitions[0]["id"], "other_id": definitions[0]["id"],
         "version": policies[0]["version"], "bpmn_id": "survey", "module": "survey", "code": "en",
-        "filename": "css/app.css", "staff_id": staff_id,
+        "filename": "css/app.css", "staff_id": staff_id, "kind": "survey",
         "other_household_id": other_task["household_id"],
     }
     tokens_by_user = {u: api.token(u) for u in USERS if u != ANONYMOUS}

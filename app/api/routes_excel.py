@@ -12,7 +12,7 @@ from app.api.docs import doc
 from app.api.helpers import respond
 from app.errors import coded_fields
 from app.models import utcnow
-from services.excel import ledger, roster
+from services.excel import bulk, ledger, roster
 from services.excel.sheets import XLSX, Sheet
 from services.problems import CodedSchema
 
@@ -75,3 +75,59 @@ def import_households(project_id: int):
 def ledger_xlsx(project_id: int):
     """The project's case ledger, audited."""
     return send_xlsx(ledger.export(actor(), project_id, now=utcnow(), timezone=current_app.config["TIMEZONE"]))
+
+
+class BulkReport(CodedSchema):
+    """What a bulk import would write (dry run) or wrote; nothing when the same file was imported before."""
+
+    kind = f.String(metadata={"description": "survey or appraisal"})
+    sha256 = f.String()
+    dry_run = f.Boolean()
+    already_imported = f.Boolean(metadata={"description": "the same file was imported before: nothing written"})
+    households = f.Integer()
+    persons = f.Integer()
+    buildings = f.Integer()
+    ancillary = f.Integer()
+    businesses = f.Integer()
+    steps_completed = f.Integer()
+    codes = f.List(f.String(), metadata={"description": "the household codes, in the workbook's order"})
+
+
+def bulk_invalid(exc: bulk.BulkInvalid) -> Response:
+    """The 422 of a workbook with bad cells: the API's error shape plus every bad cell (sheet, row, column)."""
+    response = jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields,
+                                  "problems": coded_fields(exc.fields or {}),
+                                  "rows": [p.as_dict() for p in exc.problems]}})
+    response.status_code = exc.status
+    return response
+
+
+@bp.get("/projects/<id:project_id>/imports/<kind>/template.xlsx")
+@doc("The bulk-import workbook (.xlsx) of earlier work, kind survey or appraisal: a sheet per part, dropdowns, "
+     "an example row", errors=(404, 422), tag="households", content_type=XLSX)
+def bulk_template(project_id: int, kind: str):
+    """The survey or appraisal workbook of a project the caller sees."""
+    return send_xlsx(bulk.template(actor(), project_id, kind))
+
+
+@bp.post("/projects/<id:project_id>/imports/<kind>")
+@doc("Import earlier survey or appraisal work from its workbook (multipart field file; dry_run=1 only checks "
+     "and tells what would be written); all rows or none, once per file (surveyor or appraiser, admin)",
+     response=BulkReport, errors=(403, 404, 409, 413, 415, 422), tag="households")
+def bulk_import(project_id: int, kind: str):
+    """A dry run or the import: 200 with the report, or 422 naming every bad cell by sheet, row and column."""
+    upload = request.files.get("file")
+    dry_run = (request.form.get("dry_run") or request.args.get("dry_run") or "").lower() in ("1", "true", "yes")
+    who = actor()
+    bulk.importer_project(who, project_id, kind)
+    data, _sha = bulk.receive(upload.stream if upload else None, upload_dir=current_app.config["UPLOAD_DIR"])
+    name = upload.filename if upload else None
+    try:
+        if dry_run:
+            report = bulk.preview(who, project_id, kind, data, name)
+        else:
+            report = bulk.run(who, project_id, kind, data, name, now=utcnow(),
+                              upload_dir=current_app.config["UPLOAD_DIR"])
+    except bulk.BulkInvalid as exc:
+        return bulk_invalid(exc)
+    return respond(BulkReport, report.as_dict())

@@ -16,7 +16,7 @@ from app.models import utcnow
 from app.web import page_actor
 from services import access
 from services.errors import ServiceError
-from services.excel import ledger, roster
+from services.excel import bulk, ledger, roster
 from services.excel.checks import Problem
 
 SHOWN = 500
@@ -78,7 +78,8 @@ def import_roster(project_id: int):
     status = 422 if problems else (error.status if error is not None else 200)
     return render_template("cases/import.html", project=project, limits=limits, total=len(problems),
                            problems=[cell_problem(p) for p in problems[:SHOWN]],
-                           error=file_problem(error, limits["max_rows"]) if error is not None else None), status
+                           error=file_problem(error, limits["max_rows"]) if error is not None else None,
+                           roster=True, bulk=bulk_sections(current_user), chosen=None), status
 
 
 @bp.get("/projects/<int:project_id>/import-template.xlsx")
@@ -100,4 +101,68 @@ def ledger_xlsx(project_id: int):
 def projects():
     """The user's projects, each with its case ledger and, for importers, the roster import."""
     return render_template("cases/projects.html", projects=access.visible_projects(current_user),
-                           can_import=current_user.has_role(*roster.IMPORTERS))
+                           can_import=current_user.has_role(*roster.IMPORTERS),
+                           can_bulk=[s["kind"] for s in bulk_sections(current_user)])
+
+
+BULK_TITLES = {"survey": _l("Survey import"), "appraisal": _l("Appraisal import")}
+
+
+def bulk_cell(problem: bulk.CellProblem) -> dict[str, Any]:
+    """A bad cell of a bulk workbook as the page lists it: sheet, row, column title, the problem in words."""
+    return {"sheet": problem.sheet, "row": problem.row, "column": problem.column or "—",
+            "problem": labels.problem(problem.message)}
+
+
+def bulk_sections(user: Any, chosen: str | None = None, **state: Any) -> list[dict[str, Any]]:
+    """The bulk imports the user may run, each with its template link and, for the chosen one, its state."""
+    return [{"kind": kind, "title": BULK_TITLES[kind], **(state if kind == chosen else {})}
+            for kind in ("survey", "appraisal") if bulk.may_import(user, kind)]
+
+
+@bp.route("/projects/<int:project_id>/import/<kind>", methods=["GET", "POST"])
+@login_required
+def bulk_import(project_id: int, kind: str):
+    """Import earlier survey or appraisal work: preview (what would be written, or every bad cell), then confirm."""
+    actor = page_actor()
+    project = bulk.importer_project(actor, project_id, kind)
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    state: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        confirm = request.form.get("sha256")
+        name = request.form.get("name") if confirm else None
+        try:
+            if confirm:
+                data = bulk.stored(confirm, upload_dir=upload_dir)
+                report = bulk.run(actor, project.id, kind, data, name, now=utcnow(), upload_dir=upload_dir)
+            else:
+                upload = request.files.get("file")
+                name = upload.filename if upload else None
+                data, _sha = bulk.receive(upload.stream if upload else None, upload_dir=upload_dir)
+                report = bulk.preview(actor, project.id, kind, data, name)
+        except bulk.BulkInvalid as exc:
+            state = {"total": len(exc.problems), "problems": [bulk_cell(p) for p in exc.problems[:SHOWN]]}
+            status = 422
+        except ServiceError as exc:
+            state = {"error": file_problem(exc, bulk.MAX_HOUSEHOLDS)}
+            status = exc.status
+        else:
+            if report.already:
+                flash(_("This file was imported before; nothing was changed."), "info")
+                return redirect(url_for("cases.index", project_id=project.id))
+            if report.written:
+                flash(_("%(n)s households imported.", n=len(report.households)), "success")
+                return redirect(url_for("cases.index", project_id=project.id))
+            state = {"report": report, "shown": report.households[:SHOWN]}
+    sections = bulk_sections(actor.user, kind, **state)
+    return render_template("cases/import.html", project=project, limits=roster_limits(), total=0, problems=[],
+                           error=None, roster=current_user.has_role(*roster.IMPORTERS), bulk=sections,
+                           chosen=kind), status
+
+
+@bp.get("/projects/<int:project_id>/import/<kind>/template.xlsx")
+@login_required
+def bulk_template(project_id: int, kind: str):
+    """The survey or appraisal workbook, for signed-in users of the project."""
+    return send_xlsx(bulk.template(page_actor(), project_id, kind))

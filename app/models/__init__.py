@@ -1,5 +1,6 @@
 """The SQLAlchemy models, one module per area."""
 from app.models.audit import AuditLog
+from app.models.bulk_import import BulkImport
 from app.models.household import HOUSEHOLD_KINDS, Household, ModuleRecord, ModuleRevision
 from app.models.household_file import (
     Agreement,
@@ -36,6 +37,7 @@ __all__ = [
     "PROJECT_KINDS",
     "PROJECT_STATUSES",
     "Batch",
+    "BulkImport",
     "Village",
     "Agreement",
     "AgreementCounter",

@@ -47,7 +47,12 @@ class Household(db.Model):
     def cadre_signs(self) -> bool:
         """Whether a village cadre signs the agreement: collective land only (a state-land house, or any
         household of a state-land project, signs with three)."""
-        return self.kind != "state_house" and self.project.kind != "state"
+        return cadre_signs(self.kind, self.project.kind)
+
+
+def cadre_signs(kind: str, project_kind: str) -> bool:
+    """Household.cadre_signs for a household of this kind in a project of this kind."""
+    return kind != "state_house" and project_kind != "state"
 
 
 class ModuleRecord(db.Model):

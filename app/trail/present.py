@@ -37,6 +37,7 @@ ACTIONS: dict[str, Any] = {
     "token.issue": _l("Issued an API token"), "token.revoke": _l("Revoked an API token"),
     "household.create": _l("Registered a household"), "household.import": _l("Imported a roster"),
     "household.move": _l("Moved a household to another work group"),
+    "import.survey": _l("Imported survey work"), "import.appraisal": _l("Imported appraisal work"),
     "person.id_number.view": _l("Viewed a full ID number"),
     "task.claim": _l("Claimed a step"), "task.release": _l("Released a step"),
     "task.complete": _l("Completed a step"), "task.return": _l("Sent a case back"),
@@ -65,7 +66,8 @@ ACTIONS: dict[str, Any] = {
 MODULE_ACTIONS: dict[str, Any] = {"write": _l("Saved %(module)s"), "sync": _l("Synchronised %(module)s from upstream")}
 
 # where a staff account came from
-SOURCES: dict[str, Any] = {"import": _l("Staff list import"), "first_admin": _l("First administrator")}
+SOURCES: dict[str, Any] = {"import": _l("Staff list import"), "first_admin": _l("First administrator"),
+                           "roster": _l("Roster import"), "bulk_import": _l("Bulk import")}
 # the titles of the keys the audit rows hold besides the forms' own fields
 FIELDS: dict[str, Any] = {
     "username": _l("Username"), "reason": _l("Reason"), "due": _l("Time limit"), "bpmn_id": _l("Step"),
@@ -89,10 +91,12 @@ FIELDS: dict[str, Any] = {
     "chosen_firm": _l("Chosen firm"), "batch_id": _l("Batch"), "conflict": _l("Conflict declared"),
     "text": _l("Finding"),
     "duty_rule": _l("Rule"),
+    "households": _l("Households"), "businesses": _l("Enterprise or shop"), "steps_completed": _l("Steps completed"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
-                    "template_version", "upstream", "problem", "params", "by", "has_file", "required"})
+                    "template_version", "upstream", "problem", "params", "by", "has_file", "required",
+                    "already_imported"})
 # audit keys whose values are codes of a label table
 _CODED = {"state": labels.FINDING_STATE, "severity": labels.SEVERITY, "method": labels.SELECTION_METHOD}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -262,8 +266,6 @@ class Presenter:
             return labels.label(_CODED[key], value)
         if key == "role" and isinstance(value, str):
             return role_label(value, str(get_locale() or "zh"))
-        if key == "source" and value == "roster":
-            return _("Roster import")
         if key == "source" and value in SOURCES:
             return str(SOURCES[value])
         if isinstance(value, str) and _ISO_TIME.match(value):

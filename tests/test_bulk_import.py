@@ -1,0 +1,129 @@
+"""Bulk import of earlier survey and appraisal work: every cell checked and named, all or nothing, once per file."""
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Attachment, Batch, Building, BulkImport, Household, HumanTask, Person, TaskEvent, Village, utcnow
+from bench.imports import appraisal_rows, id_number, survey_rows, workbook
+from services.excel import bulk
+from tests.api_support import fast_passwords  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+def count(model) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def run(world, data: bytes, kind: str = "survey", role: str = "surveyor", name: str = "import.xlsx"):
+    from flask import current_app
+
+    return bulk.run(world.actor(role), world.project.id, kind, data, name, now=utcnow(),
+                    upload_dir=current_app.config["UPLOAD_DIR"])
+
+
+def test_survey_import_of_200_households_lands_all_at_the_appraisal_step(world):
+    started = time.perf_counter()
+    data = workbook(survey_rows(200))
+    report = run(world, data)
+    assert (len(report.households), report.persons, report.buildings) == (200, 800, 400)
+    assert (count(Household), count(Person), count(Building)) == (200, 800, 400)
+    waiting = db.session.scalars(select(HumanTask.form_key).where(HumanTask.status == "ready")).all()
+    assert set(waiting) == {"appraisal"} and len(waiting) == 200
+    marked = db.session.scalars(select(TaskEvent.detail).where(TaskEvent.action == "completed")).all()
+    assert len(marked) == 200 and all(d and d.get("imported") for d in marked)
+    files = db.session.scalars(select(Attachment.category)).all()
+    assert files == ["survey_form"] * 200
+    print("200 households", time.perf_counter() - started)
+    assert run(world, data).already and count(Household) == 200  # the same file again changes nothing
+    assert count(BulkImport) == 1
+
+
+def test_a_broken_workbook_is_refused_naming_sheet_row_and_column_and_writes_nothing(world):
+    sheets = survey_rows(30)
+    sheets["家庭成员"][56][2] = "110105194912310021"  # row 57: a wrong check digit
+    sheets["房屋"][4][4] = "茅草"  # row 5: no such structure
+    sheets["家庭成员"].append(["NOPE-1", "某人", id_number(99999), "户主", "是", None])
+    with pytest.raises(bulk.BulkInvalid) as refused:
+        run(world, workbook(sheets))
+    cells = {(p.sheet, p.row, p.column) for p in refused.value.problems}
+    assert {("家庭成员", 57, "身份证号"), ("房屋", 5, "结构"), ("家庭成员", len(sheets["家庭成员"]), "户号")} <= cells
+    assert (count(Household), count(Person), count(BulkImport)) == (0, 0, 0)
+
+
+def test_households_that_exist_are_refused_by_cell(world):
+    run(world, workbook(survey_rows(3)))
+    with pytest.raises(bulk.BulkInvalid) as refused:
+        run(world, workbook(survey_rows(4)))  # another file, the same first three codes
+    assert {(p.sheet, p.row, p.column) for p in refused.value.problems} == {("户", r, "户号") for r in (2, 3, 4)}
+    assert count(Household) == 3
+
+
+def test_villages_and_batches_by_name_and_the_template_example_row_is_skipped(world, client):
+    db.session.add_all([Village(project_id=world.project.id, name="北区三村"),
+                        Batch(project_id=world.project.id, name="第一批")])
+    db.session.commit()
+    sheet = bulk.template(world.actor("surveyor"), world.project.id, "survey")
+    book = load_workbook(io.BytesIO(sheet.content))
+    assert book["户"].data_validations.dataValidation and book["房屋"]["E2"].value == "砖混"
+    home = book["户"]
+    home.append(["T-1", "企业", "钱多多", "工业路1号", "北区三村", "第一批", "第一工作组", None, "国有", None, None])
+    book["家庭成员"].append(["T-1", "钱多多", id_number(7), "户主", "否", "低保"])
+    book["房屋"].append(["T-1", "厂房", None, 300, "框架", 1, 2005, "生产", "合法"])
+    book["附属物"].append(["T-1", "热水器", 2])
+    book["经营信息"].append(["T-1", "91330100MA2XXXXX0X", 280, None, "纳税证明"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    report = run(world, buffer.getvalue())
+    assert [p.code for p in report.households] == ["T-1"]
+    household = db.session.scalar(select(Household))
+    assert (household.village.name, household.batch.name, household.kind) == ("北区三村", "第一批", "enterprise")
+    person = db.session.scalar(select(Person))
+    assert (person.hukou_here, person.special_group) == (False, "dibao")
+
+
+def test_appraisal_import_completes_the_appraisal_of_waiting_households(world):
+    run(world, workbook(survey_rows(5)))
+    rows = appraisal_rows(5)
+    rows["房屋单价"][3][1] = "不存在"  # row 4: a building of no such name
+    with pytest.raises(bulk.BulkInvalid) as refused:
+        run(world, workbook(rows), "appraisal", "appraiser")
+    cells = {(p.sheet, p.row, p.column) for p in refused.value.problems}
+    assert ("房屋单价", 4, "房屋名称") in cells and ("评估", 3, "户号") in cells  # and its building left unpriced
+    with pytest.raises(bulk.Forbidden):
+        run(world, workbook(appraisal_rows(5)), "appraisal", "surveyor")
+    report = run(world, workbook(appraisal_rows(5)), "appraisal", "appraiser")
+    assert len(report.households) == 5
+    waiting = db.session.scalars(select(HumanTask.form_key).where(HumanTask.status == "ready")).all()
+    assert waiting == ["rights"] * 5
+    assert db.session.scalar(select(func.count()).select_from(Attachment)
+                             .where(Attachment.category == "appraisal_report")) == 5
+
+
+def test_api_dry_run_then_import(world, api):
+    data = workbook(survey_rows(3))
+    url = f"/api/v1/projects/{world.project.id}/imports/survey"
+    dry = api.post(url, as_="surveyor", data={"file": (io.BytesIO(data), "s.xlsx"), "dry_run": "1"},
+                   content_type="multipart/form-data")
+    assert dry.status_code == 200, dry.get_json()
+    assert (dry.get_json()["dry_run"], dry.get_json()["persons"], count(Household)) == (True, 12, 0)
+    done = api.post(url, as_="surveyor", data={"file": (io.BytesIO(data), "s.xlsx")},
+                    content_type="multipart/form-data")
+    assert (done.status_code, done.get_json()["households"], count(Household)) == (200, 3, 3)
+    sheets = survey_rows(2, prefix="C")
+    sheets["家庭成员"][1][2] = 110105194912310021
+    bad = api.post(url, as_="surveyor", data={"file": (io.BytesIO(workbook(sheets)), "b.xlsx")},
+                   content_type="multipart/form-data")
+    assert bad.status_code == 422
+    assert {"sheet": "家庭成员", "row": 2, "column": "身份证号"}.items() <= bad.get_json()["error"]["rows"][0].items()
+    assert api.get(f"/api/v1/projects/{world.project.id}/imports/appraisal/template.xlsx",
+                   as_="appraiser").status_code == 200
+    assert api.post(f"/api/v1/projects/{world.project.id}/imports/appraisal", as_="surveyor",
+                    data={"file": (io.BytesIO(data), "s.xlsx")}, content_type="multipart/form-data").status_code == 403
