@@ -14,6 +14,7 @@ from app.api import (  # noqa: E402,F401
     routes_meta,
     routes_modules,
     routes_processes,
+    routes_setup,
     routes_supervision,
     routes_tasks,
 )

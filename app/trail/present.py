@@ -48,6 +48,13 @@ ACTIONS: dict[str, Any] = {
     "instance.migrate": _l("Moved a case to a new process version"),
     "instance.error": _l("The case stopped with an engine error"),
     "audit.search": _l("Searched the audit trail"), "audit.export": _l("Exported the audit trail"),
+    "project.create": _l("Created a project"), "project.update": _l("Changed a project's particulars"),
+    "project.close": _l("Closed a project"), "project.archive": _l("Archived a project"),
+    "village.create": _l("Added a village or section"), "village.update": _l("Changed a village or section"),
+    "batch.create": _l("Added a batch"), "batch.update": _l("Changed a batch"),
+    "work_group.create": _l("Added a work group"), "work_group.update": _l("Changed a work group"),
+    "work_group.member.add": _l("Added members to a work group"),
+    "work_group.member.remove": _l("Took a member out of a work group"),
 }
 MODULE_ACTIONS: dict[str, Any] = {"write": _l("Saved %(module)s"), "sync": _l("Synchronised %(module)s from upstream")}
 
@@ -66,6 +73,13 @@ FIELDS: dict[str, Any] = {
     "work_group_id": _l("Work group"), "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
     "target": _l("Target"), "by_name": _l("Signed by"), "at": _l("Time"), "checks": _l("Red-line checks"),
     "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
+    "project_code": _l("Project code"), "decision_number": _l("Expropriation decision number"),
+    "announced_on": _l("Announced on"), "signing_starts_on": _l("Signing starts on"),
+    "sign_deadline": _l("Signing ends on"), "target_signed_on": _l("Target: all signed by"),
+    "target_vacated_on": _l("Target: all vacated by"), "target_demolished_on": _l("Target: demolished by"),
+    "target_cleared_on": _l("Target: cleared by"), "policy_version": _l("Compensation policy in force"),
+    "description": _l("Notes"), "notes": _l("Notes"), "cadre_id": _l("Village cadre"),
+    "leader_id": _l("Group leader"), "members": _l("Members"), "closed_at": _l("Closed at"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
@@ -174,7 +188,7 @@ class Presenter:
             return _("Agreement %(number)s", number=key)
         if kind == "policy_version":
             return _("Version %(n)s", n=key)
-        if kind in ("attachment", "api_token") and after.get("name"):
+        if kind in ("attachment", "api_token", "village", "batch", "work_group") and after.get("name"):
             return str(after["name"])
         return ""
 
@@ -209,11 +223,11 @@ class Presenter:
             return ""
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
-        if key == "assignee_id" or (key == "user_id" and isinstance(value, int)):
+        if key in ("assignee_id", "cadre_id", "leader_id") or (key == "user_id" and isinstance(value, int)):
             return self.names.users.get(value, _("Someone else"))
         if key == "project_id":
             return self.names.projects.get(value, "")
-        if key == "username" and isinstance(value, str):
+        if key in ("username", "members") and isinstance(value, str):
             return self.names.by_username.get(value, value)
         if key in ("bpmn_id", "step", "to"):
             return self.names.step_names.get(str(value), str(value))
@@ -224,7 +238,7 @@ class Presenter:
         if key == "code" and isinstance(value, str):
             return str(CHOICE_LABELS[value]) if value in CHOICE_LABELS else dossier.label(value)
         if key == "kind":
-            return labels.label(labels.KIND, str(value))
+            return labels.label({**labels.VILLAGE_KIND, **labels.PROJECT_KIND, **labels.KIND}, str(value))
         if key == "action":
             return action_phrase(str(value))
         if key == "due":
