@@ -199,3 +199,36 @@ def test_the_command_line_sets_up_an_office(world, staff, app):
     with pytest.raises(InvalidInput):
         households.create(world.actor("admin"), group.project_id,
                           {"code": "H-9", "kind": "shop", "address": "南区9号", "head_name": "郑华"}, now=utcnow())
+
+
+def _sign_in(client, username: str) -> None:
+    response = client.post("/login", data={"username": username, "password": factories.PASSWORD})
+    assert response.status_code == 302
+
+
+def test_the_pages_keep_what_was_typed_and_speak_chinese(world, staff, client):
+    _sign_in(client, "admin")
+    assert "项目与工作组" in client.get("/admin").get_data(as_text=True)
+    typed = {**PROJECT, "code": "P1", "sign_deadline": "2026-03-01"}
+    refused = client.post("/setup/projects/new", data=typed)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "已有项目使用此编号" in page and "不得早于签约开始日期" in page and "区政征字〔2026〕3号" in page
+    created = client.post("/setup/projects/new", data=PROJECT)
+    assert created.status_code == 302
+    project_url = created.headers["Location"]
+    page = client.get(project_url).get_data(as_text=True)
+    assert "西区棚改" in page and "国有土地" in page and "进行中" in page
+    pid = int(project_url.rstrip("/").split("/")[-1])
+    dup = client.post(f"/setup/projects/{pid}/group", data={"name": "一组", "leader": "member_1",
+                                                            "members": ["member_2", "member_3"]})
+    page = dup.get_data(as_text=True)
+    assert dup.status_code == 422 and "不具有“工作组负责人”角色" in page
+    assert 'value="member_2" checked' in page and 'value="一组"' in page
+    added = client.post(f"/setup/projects/{pid}/group", data={"name": "一组", "leader": "leader_a",
+                                                              "members": ["member_2", "member_3"]})
+    assert added.status_code == 302
+    page = client.get(project_url).get_data(as_text=True)
+    assert "王组长" in page and "孙经办" in page and "周核算" in page
+    assert client.get("/setup/projects").status_code == 200
+    assert client.get(f"/setup/projects/{pid}/edit").status_code == 200

@@ -15,7 +15,7 @@ from app.setup import bp
 from app.web import page_actor
 from services import access, setup
 from services.compensation import policy as policy_table
-from services.errors import Conflict, InvalidInput
+from services.errors import Conflict, InvalidInput, NotFound
 
 PROJECT_FIELDS = ("code", "name", "kind", "decision_number", *setup.DATE_TITLES, "policy_version", "description")
 
@@ -188,20 +188,26 @@ def _part_page(part: str, row: Any, values: dict, errors: dict, member_errors: d
                            ), (422 if errors or member_errors else 200)
 
 
-@bp.post("/setup/group/<int:row_id>/members")
-def add_member(row_id: int):
+@bp.post("/setup/group/<int:group_id>/members")
+def add_member(group_id: int):
     username = (request.form.get("username") or "").strip()
-    done, errors = _attempt(lambda: setup.add_member(page_actor(), row_id, {"username": username}, now=utcnow()),
+    done, errors = _attempt(lambda: setup.add_member(page_actor(), group_id, {"username": username}, now=utcnow()),
                             lambda g: redirect(url_for("setup.edit_part", part="group", row_id=g.id)))
     if done:
         flash(_("The member is added."), "success")
         return done
-    group = setup.part(page_actor(), WorkGroup, row_id)
+    group = setup.part(page_actor(), WorkGroup, group_id)
     return _part_page("group", group, _current(group, "group"), {}, errors, username)
 
 
-@bp.post("/setup/group/<int:row_id>/members/<int:user_id>/remove")
-def remove_member(row_id: int, user_id: int):
-    setup.remove_member(page_actor(), row_id, user_id, now=utcnow())
-    flash(_("The member is taken out of the group."), "success")
-    return redirect(url_for("setup.edit_part", part="group", row_id=row_id))
+@bp.post("/setup/group/<int:group_id>/members/remove")
+def remove_member(group_id: int):
+    user_id = request.form.get("user_id", "")
+    try:
+        setup.remove_member(page_actor(), group_id, int(user_id) if user_id.isascii() and user_id.isdigit() else 0,
+                            now=utcnow())
+    except NotFound as exc:
+        flash(labels.error_text(exc.code, exc.message), "error")
+    else:
+        flash(_("The member is taken out of the group."), "success")
+    return redirect(url_for("setup.edit_part", part="group", row_id=group_id))
