@@ -232,3 +232,6 @@ def test_the_pages_keep_what_was_typed_and_speak_chinese(world, staff, client):
     assert "王组长" in page and "孙经办" in page and "周核算" in page
     assert client.get("/setup/projects").status_code == 200
     assert client.get(f"/setup/projects/{pid}/edit").status_code == 200
+    trail = client.get("/trail").get_data(as_text=True)
+    assert "新建项目" in trail and "新建工作组" in trail and "加入工作组成员" in trail
+    assert "孙经办" in trail and "王组长" in trail and "国有土地" in trail
