@@ -112,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.policies import bp as policies_bp
     from app.processes import bp as processes_bp
+    from app.setup import bp as setup_bp
     from app.staff import bp as staff_bp
     from app.supervisor import bp as supervisor_bp
     from app.trail import bp as trail_bp
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(supervisor_bp)
     app.register_blueprint(integrity_bp)
     app.register_blueprint(processes_bp)
+    app.register_blueprint(setup_bp)
     app.register_blueprint(trail_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(duties_bp)

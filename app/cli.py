@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from app.extensions import db
 from app.models import utcnow
 from app.policies.cli import policy
+from app.setup.cli import project
 from services import audit, backup, definitions, demo, durations, escalation, filecheck, identity, mailer, staff
 from services import worker as worker_loop
 from services.context import Actor
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(staff_group)
     app.cli.add_command(policy)
+    app.cli.add_command(project)
     app.cli.add_command(worker)
     app.cli.add_command(audit_group)
     app.cli.add_command(backup_command)

@@ -17,6 +17,9 @@ TASK_STATUS = {"ready": _l("Open"), "completed": _l("Completed"), "cancelled": _
 KIND = {"collective_house": _l("Collective-land house"), "state_house": _l("State-land house"),
         "enterprise": _l("Enterprise"), "shop": _l("Shop")}
 NATURE = {"collective": _l("Collective land"), "state": _l("State-owned land")}
+PROJECT_KIND = {"collective": _l("Collective land"), "state": _l("State-owned land"), "mixed": _l("Mixed land")}
+PROJECT_STATUS = {"active": _l("In progress"), "closed": _l("Closed to new households"), "archived": _l("Archived")}
+VILLAGE_KIND = {"village": _l("Village"), "section": _l("Area or lot")}
 ACTION = {"started": _l("Case opened"), "created": _l("Step opened"), "claimed": _l("Claimed"),
           "released": _l("Released"), "completed": _l("Completed"), "returned": _l("Returned"),
           "cancelled": _l("Withdrawn"), "closed": _l("Case closed"), "error": _l("Engine error"),

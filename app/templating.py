@@ -78,7 +78,9 @@ def register(app: Flask) -> None:
 
     for name, table in (("status", labels.STATUS), ("kind", labels.KIND), ("nature", labels.NATURE),
                         ("action", labels.ACTION), ("module_title", labels.MODULE),
-                        ("task_status", labels.TASK_STATUS), ("notification_kind", labels.NOTIFICATION_KIND)):
+                        ("task_status", labels.TASK_STATUS), ("notification_kind", labels.NOTIFICATION_KIND),
+                        ("project_kind", labels.PROJECT_KIND), ("project_status", labels.PROJECT_STATUS),
+                        ("village_kind", labels.VILLAGE_KIND)):
         app.add_template_filter(lambda code, _table=table: labels.label(_table, code), name)
     app.add_template_filter(labels.problem, "problem")
     app.add_template_filter(duration_text, "duration")

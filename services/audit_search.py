@@ -101,9 +101,13 @@ def names(rows: list[AuditLog]) -> TrailNames:
                     found.add(side[key])
         return found
 
-    user_ids = {r.actor_id for r in rows if r.actor_id} | ids("user", "assignee_id")
+    user_ids = {r.actor_id for r in rows if r.actor_id} | ids("user", "assignee_id") | ids("", "cadre_id") \
+        | ids("", "leader_id")
     usernames = {side["username"] for r in rows for side in (r.before, r.after)
                  if isinstance(side, dict) and isinstance(side.get("username"), str)}
+    usernames |= {name for r in rows for side in (r.before, r.after) if isinstance(side, dict)
+                  for name in (side.get("members") if isinstance(side.get("members"), list) else [])
+                  if isinstance(name, str)}
     users = db.session.execute(select(User.id, User.username, User.display_name)
                                .where(or_(User.id.in_(user_ids or [-1]), User.username.in_(usernames or [""])))).all()
     household_ids = {r.household_id for r in rows if r.household_id} | ids("household")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import HOUSEHOLD_KINDS, MAX_ID, Household, HumanTask, ModuleRecord, ProcessInstance, User, WorkGroup
-from services import audit, instances, modules, personal, runtime, store
+from services import audit, instances, modules, personal, runtime, setup, store
 from services.access import get_household, get_project, require_role, restrict_to_households
 from services.context import Actor
 from services.errors import InvalidInput
@@ -103,6 +103,7 @@ def create(actor: Actor, project_id: int, data: Any, *, now: datetime) -> tuple[
     with transaction():
         project = get_project(actor.user, project_id)
         require_role(actor.user, "surveyor", "admin")
+        setup.ensure_open(project)
         if not isinstance(data, dict):
             raise InvalidInput(problem("body_not_object"), {"body": [problem("not_object")]})
         try:

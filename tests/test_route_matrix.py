@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import utcnow
+from app.models import Batch, Village, utcnow
 from services import identity
 from services.compensation import policy as compensation_policy
 from services.context import Actor
@@ -155,6 +155,18 @@ PAGE = {
     ("processes.retire", "POST"): rule(EDITORS, 409, scope="global"),
     ("processes.save_draft", "POST"): rule(EDITORS, 422, scope="global"),
     ("processes.validate", "POST"): rule(EVERYONE, 200, scope="global"),
+    ("setup.index", "GET"): rule(ADMINS, 200, scope="global"),
+    ("setup.new_project", "GET"): rule(ADMINS, 200, scope="global"),
+    ("setup.new_project", "POST"): rule(ADMINS, 422, scope="global"),
+    ("setup.project", "GET"): rule(ADMINS, 200, scope="global"),
+    ("setup.edit_project", "GET"): rule(ADMINS, 200, scope="global"),
+    ("setup.edit_project", "POST"): rule(ADMINS, 422, scope="global"),
+    ("setup.project_status", "POST"): rule(ADMINS, 302, scope="global"),  # no status chosen: said on the page
+    ("setup.add_part", "POST"): rule(ADMINS, 422, scope="global"),
+    ("setup.edit_part", "GET"): rule(ADMINS, 200, scope="global"),
+    ("setup.edit_part", "POST"): rule(ADMINS, 422, scope="global"),
+    ("setup.add_member", "POST"): rule(ADMINS, 422, scope="global"),
+    ("setup.remove_member", "POST"): rule(ADMINS, 302, scope="global"),  # nobody chosen: said on the page
     ("static", "GET"): rule(EVERYONE, 200, scope="global", public=True),
     ("staff.index", "GET"): rule(ADMINS, 200, scope="global"),
     ("staff.new", "GET"): rule(ADMINS, 200, scope="global"),
@@ -247,6 +259,18 @@ API = {
     ("api.enable_staff", "POST"): rule(ADMINS, 200, scope="global"),
     ("api.reset_staff_password", "POST"): rule(ADMINS, 422, scope="global"),
     ("api.validate_definition", "POST"): rule(EVERYONE, 200, scope="global"),
+    ("api.create_project", "POST"): rule(ADMINS, 422, scope="global"),
+    ("api.get_project", "GET"): rule(ADMINS, 200, scope="global"),
+    ("api.update_project", "PATCH"): rule(ADMINS, 200, scope="global"),  # nothing sent, nothing changed
+    ("api.set_project_status", "PUT"): rule(ADMINS, 422, scope="global"),
+    ("api.create_village", "POST"): rule(ADMINS, 422, scope="global"),
+    ("api.update_village", "PATCH"): rule(ADMINS, 200, scope="global"),
+    ("api.create_batch", "POST"): rule(ADMINS, 422, scope="global"),
+    ("api.update_batch", "PATCH"): rule(ADMINS, 200, scope="global"),
+    ("api.create_group", "POST"): rule(ADMINS, 422, scope="global"),
+    ("api.update_group", "PATCH"): rule(ADMINS, 200, scope="global"),
+    ("api.add_group_member", "POST"): rule(ADMINS, 422, scope="global"),
+    ("api.remove_group_member", "DELETE"): rule(ADMINS, 200, scope="global"),  # the matrix's spare member
 }
 TABLE: dict[tuple[str, str], Rule] = {**PAGE, **API}
 
@@ -288,7 +312,13 @@ def matrix(app: Flask) -> Iterator[Matrix]:
         project_id, other_project_id = world.project.id, world.other_project.id
         owner_id = world.users[OWNER].id
         staff_id = identity.create_user(SPARE, factories.PASSWORD, "Spare clerk", ["archivist"]).id
+        village, batch = Village(project_id=project_id, name="东村"), Batch(project_id=project_id, name="第一批")
+        spare = identity.create_user("spare_member", factories.PASSWORD, "备用成员", ["handler"])
+        world.project.groups[0].members.append(spare)
+        db.session.add_all([village, batch])
         db.session.commit()
+        setup_ids = {"village_id": village.id, "batch_id": batch.id, "group_id": world.project.groups[0].id,
+                     "user_id": spare.id, "row_id": batch.id, "part": "batch"}
         db.session.remove()
     instance_id = start_case(api, project_id, "M-001")
     task = api.open_task(instance_id, "survey", OWNER)
@@ -328,7 +358,7 @@ def matrix(app: Flask) -> Iterator[Matrix]:
         "token_id": token_id, "definition_id": definitions[0]["id"], "other_id": definitions[0]["id"],
         "version": policies[0]["version"], "bpmn_id": "survey", "module": "survey", "code": "en",
         "filename": "css/app.css", "staff_id": staff_id, "kind": "survey",
-        "other_household_id": other_task["household_id"],
+        "other_household_id": other_task["household_id"], **setup_ids,
     }
     tokens_by_user = {u: api.token(u) for u in USERS if u != ANONYMOUS}
     pages = {u: _sign_in_pages(app, u) for u in USERS}

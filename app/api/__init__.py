@@ -16,6 +16,7 @@ from app.api import (  # noqa: E402,F401
     routes_meta,
     routes_modules,
     routes_processes,
+    routes_setup,
     routes_staff,
     routes_supervision,
     routes_tasks,

@@ -62,6 +62,13 @@ ACTIONS: dict[str, Any] = {
     "finding.reopen": _l("Reopened an internal-audit finding"),
     "duty_rule.off": _l("Switched a separation-of-duties rule off"),
     "duty_rule.on": _l("Switched a separation-of-duties rule on again"),
+    "project.create": _l("Created a project"), "project.update": _l("Changed a project's particulars"),
+    "project.close": _l("Closed a project"), "project.archive": _l("Archived a project"),
+    "village.create": _l("Added a village or section"), "village.update": _l("Changed a village or section"),
+    "batch.create": _l("Added a batch"), "batch.update": _l("Changed a batch"),
+    "work_group.create": _l("Added a work group"), "work_group.update": _l("Changed a work group"),
+    "work_group.member.add": _l("Added members to a work group"),
+    "work_group.member.remove": _l("Took a member out of a work group"),
 }
 MODULE_ACTIONS: dict[str, Any] = {"write": _l("Saved %(module)s"), "sync": _l("Synchronised %(module)s from upstream")}
 
@@ -92,6 +99,13 @@ FIELDS: dict[str, Any] = {
     "text": _l("Finding"),
     "duty_rule": _l("Rule"),
     "households": _l("Households"), "businesses": _l("Enterprise or shop"), "steps_completed": _l("Steps completed"),
+    "project_code": _l("Project code"), "decision_number": _l("Expropriation decision number"),
+    "announced_on": _l("Announced on"), "signing_starts_on": _l("Signing starts on"),
+    "sign_deadline": _l("Signing ends on"), "target_signed_on": _l("Target: all signed by"),
+    "target_vacated_on": _l("Target: all vacated by"), "target_demolished_on": _l("Target: demolished by"),
+    "target_cleared_on": _l("Target: cleared by"), "policy_version": _l("Compensation policy in force"),
+    "description": _l("Notes"), "notes": _l("Notes"), "cadre_id": _l("Village cadre"),
+    "leader_id": _l("Group leader"), "members": _l("Members"), "closed_at": _l("Closed at"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
@@ -203,7 +217,7 @@ class Presenter:
             return _("Agreement %(number)s", number=key)
         if kind == "policy_version":
             return _("Version %(n)s", n=key)
-        if kind in ("attachment", "api_token", "project_file") and after.get("name"):
+        if kind in ("attachment", "api_token", "project_file", "village", "batch", "work_group") and after.get("name"):
             return str(after["name"])
         return ""
 
@@ -238,13 +252,13 @@ class Presenter:
             return ""
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
-        if key == "assignee_id" or (key == "user_id" and isinstance(value, int)):
+        if key in ("assignee_id", "cadre_id", "leader_id") or (key == "user_id" and isinstance(value, int)):
             return self.names.users.get(value, _("Someone else"))
         if key == "project_id":
             return self.names.projects.get(value, "")
         if key == "roles" and isinstance(value, str):
             return role_label(value, str(get_locale() or "zh"))
-        if key == "username" and isinstance(value, str):
+        if key in ("username", "members") and isinstance(value, str):
             return self.names.by_username.get(value, value)
         if key in ("bpmn_id", "step", "to"):
             return self.names.step_names.get(str(value), str(value))
@@ -255,7 +269,7 @@ class Presenter:
         if key == "code" and isinstance(value, str):
             return str(CHOICE_LABELS[value]) if value in CHOICE_LABELS else dossier.label(value)
         if key == "kind":
-            return labels.label(labels.KIND, str(value))
+            return labels.label({**labels.VILLAGE_KIND, **labels.PROJECT_KIND, **labels.KIND}, str(value))
         if key == "action":
             return action_phrase(str(value))
         if key == "duty_rule":

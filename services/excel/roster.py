@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from app.extensions import db
 from app.models import Household, Project
-from services import audit, runtime
+from services import audit, runtime, setup
 from services.access import get_project, require_role
 from services.context import Actor
 from services.errors import InvalidInput
@@ -157,6 +157,7 @@ def import_roster(actor: Actor, project_id: int, stream: BinaryIO | None, *, fil
     """Create a household, with its pipeline started, for every row of the roster — or none when any cell is bad."""
     with transaction():
         project = importer_project(actor, project_id)
+        setup.ensure_open(project)
         data = reader.read_limited(stream, max_bytes)
         reader.check_xlsx(data)
         table = reader.read_table(data, sheet_title=SHEET, max_rows=max_rows)
