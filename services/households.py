@@ -11,7 +11,19 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import HOUSEHOLD_KINDS, MAX_ID, Household, HumanTask, ModuleRecord, ProcessInstance, User, WorkGroup
+from app.models import (
+    HOUSEHOLD_KINDS,
+    MAX_ID,
+    Batch,
+    Household,
+    HumanTask,
+    ModuleRecord,
+    ProcessInstance,
+    Project,
+    User,
+    Village,
+    WorkGroup,
+)
 from services import audit, instances, modules, personal, runtime, setup, store
 from services.access import get_household, get_project, require_role, restrict_to_households
 from services.context import Actor
@@ -28,8 +40,9 @@ register_problems({
     "household_has_errors": N_("the household has errors"),
     "household_code_taken": N_("the household code is taken"),
     "household_code_exists": N_("already exists in this project"),
-    "work_group_unknown": N_("unknown work group"),
     "work_group_other": N_("not a work group of this project"),
+    "village_other": N_("not a village or section of this project"),
+    "batch_other": N_("not a batch of this project"),
     "household_move_invalid": N_("the household cannot move to that work group"),
     "work_group_same": N_("the household is already in this work group"),
 })
@@ -96,6 +109,26 @@ class HouseholdInput(CodedSchema):
     land_nature = f.String(validate=validate.OneOf(LAND_NATURES), allow_none=True)
     notes = f.String(validate=[validate.Length(max=2000), writable], allow_none=True)
     work_group_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    village_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    batch_id = f.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
+# the parts of a project a household may name: (field, model, problem when it is not the project's)
+PARTS = (("work_group_id", WorkGroup, "work_group_other"), ("village_id", Village, "village_other"),
+         ("batch_id", Batch, "batch_other"))
+
+
+def _parts_of(project: Project, values: dict[str, Any]) -> None:
+    """Refuse a work group, village or batch of another project (or none at all), all named at once."""
+    fields = {}
+    for name, model, code in PARTS:
+        row_id = values.get(name)
+        if row_id is not None:
+            row = db.session.get(model, row_id)
+            if row is None or row.project_id != project.id:
+                fields[name] = [problem(code)]
+    if fields:
+        raise InvalidInput(problem("household_has_errors"), fields)
 
 
 def create(actor: Actor, project_id: int, data: Any, *, now: datetime) -> tuple[Household, ProcessInstance]:
@@ -114,12 +147,9 @@ def create(actor: Actor, project_id: int, data: Any, *, now: datetime) -> tuple[
                                                               Household.code == values["code"]))
         if exists:
             raise InvalidInput(problem("household_code_taken"), {"code": [problem("household_code_exists")]})
+        _parts_of(project, values)
         group_id = values.get("work_group_id")
-        if group_id is not None:
-            group = db.session.get(WorkGroup, group_id)
-            if group is None or group.project_id != project.id:
-                raise InvalidInput(problem("work_group_unknown"), {"work_group_id": [problem("work_group_other")]})
-        elif project.groups:
+        if group_id is None and project.groups:
             group_id = project.groups[0].id
         if values.get("land_nature") is None:
             values["land_nature"] = "collective" if values["kind"] == "collective_house" else "state"

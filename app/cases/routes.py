@@ -49,8 +49,9 @@ def new():
     if request.method == "POST":
         values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token" and v.strip()}
         project_id = values.pop("project_id", "")
-        if "work_group_id" in values and values["work_group_id"].isascii() and values["work_group_id"].isdigit():
-            values["work_group_id"] = int(values["work_group_id"])
+        for name in ("work_group_id", "village_id", "batch_id"):  # chosen from lists: ids of the page's own
+            if name in values and values[name].isascii() and values[name].isdigit():
+                values[name] = int(values[name])
         try:
             if not (project_id.isascii() and project_id.isdigit()):
                 raise InvalidInput(problem("project_choose"), {"project_id": [problem("project_choose")]})
