@@ -54,7 +54,7 @@ def appraisal_rows(households: int, buildings: int = 2, prefix: str = "B") -> di
     prices = [[c.header for c in PRICES.columns]]
     for i in range(households):
         code = code_of(prefix, i)
-        reports.append([code, "某某估价公司", "王评", f"PG-{i:05d}", date.today().isoformat(), 1200, None, None])
+        reports.append([code, "某某估价公司", "王评", "是", f"PG-{i:05d}", date.today().isoformat(), 1200, None, None])
         for j in range(buildings):
             prices.append([code, f"房{j + 1}", 6800 + j, 10000])
     return {APPRAISALS.title: reports, PRICES.title: prices}

@@ -127,3 +127,89 @@ def test_api_dry_run_then_import(world, api):
                    as_="appraiser").status_code == 200
     assert api.post(f"/api/v1/projects/{world.project.id}/imports/appraisal", as_="surveyor",
                     data={"file": (io.BytesIO(data), "s.xlsx")}, content_type="multipart/form-data").status_code == 403
+
+
+def pin_policy(world, catalogue: list[dict]) -> None:
+    """The project's own policy version (not in force anywhere else) with this catalogue."""
+    from datetime import date
+
+    from app.models import PolicyVersion, Project
+    from services.compensation.defaults import default_rules
+    from services.compensation.rules import validate_rules
+
+    rules = default_rules()
+    rules["catalogue"] = catalogue
+    rules["ancillary_rate"] = {i["code"]: i["rate"] for i in catalogue}
+    version = PolicyVersion(version="2099.1", name="项目专用标准", effective_from=date(2099, 1, 1),
+                            rules=validate_rules(rules))
+    db.session.add(version)
+    db.session.flush()
+    db.session.get(Project, world.project.id).policy_version_id = version.id
+    db.session.commit()
+
+
+def test_the_survey_items_are_those_of_the_projects_policy_stamped_with_name_and_unit(world):
+    from app.models import AncillaryItem, ModuleRecord
+    from services.compensation.defaults import DEFAULT_CATALOGUE
+
+    gas = {"code": "gas_pipe", "name_zh": "燃气管道", "name_en": "Gas pipe", "unit": "米", "rate": "50.00",
+           "group": "structure"}
+    pin_policy(world, [i for i in DEFAULT_CATALOGUE if i["code"] != "water_heater"] + [gas])
+    mine = load_workbook(io.BytesIO(bulk.template(world.actor("surveyor"), world.project.id, "survey").content))
+    listed = [c.value for c in mine["选项"]["D"] if c.value]
+    assert "燃气管道" in listed and "热水器" not in listed and mine["附属物"]["B2"].value == listed[0]
+    assert any("'选项'!$D$1" in v.formula1 for v in mine["附属物"].data_validations.dataValidation)
+    world.other_project.groups[0].members.append(world.users["surveyor"])
+    db.session.commit()
+    theirs = load_workbook(io.BytesIO(bulk.template(world.actor("surveyor"), world.other_project.id,
+                                                    "survey").content))
+    assert "热水器" in [c.value for c in theirs["选项"]["D"] if c.value]  # the policy in force: the defaults
+
+    sheets = survey_rows(2)
+    sheets["房屋"][1].append("是")  # the first building of B-00000 is run as a business (住改商)
+    sheets["附属物"] = [["户号", "项目", "数量"], ["B-00000", "燃气管道", 12], ["B-00001", "热水器", 1],
+                     ["B-00001", "wall", 30]]
+    with pytest.raises(bulk.BulkInvalid) as refused:
+        run(world, workbook(sheets))
+    assert [(p.sheet, p.row, p.column) for p in refused.value.problems] == [("附属物", 3, "项目")]
+    assert "补偿标准" in worded_problem(refused.value.problems[0].message)
+    del sheets["附属物"][2]
+    run(world, workbook(sheets))
+    docs = dict(db.session.execute(select(Household.code, ModuleRecord.data)
+                                   .join(ModuleRecord, ModuleRecord.household_id == Household.id)).all())
+    assert docs["B-00000"]["ancillary"] == [{"code": "gas_pipe", "count": 12, "name": "燃气管道", "unit": "米"}]
+    assert docs["B-00001"]["ancillary"] == [{"code": "wall", "count": 30, "name": "围墙", "unit": "米"}]
+    assert [b["run_as_business"] for b in docs["B-00000"]["buildings"]] == [True, False]
+    assert sorted(db.session.scalars(select(AncillaryItem.code))) == ["gas_pipe", "wall"]
+
+
+def worded_problem(message) -> str:
+    from flask_babel import force_locale
+
+    from app.labels import problem as worded
+
+    with force_locale("zh"):
+        return worded(message)
+
+
+def test_the_appraisal_import_needs_the_signed_declaration_and_records_it_for_the_importer(world):
+    from flask import current_app
+
+    from app.models import ConflictDeclaration
+    from tests.test_pages import Browser
+
+    run(world, workbook(survey_rows(3)))
+    rows = appraisal_rows(3)
+    column = [c.field for c in bulk.APPRAISALS.columns].index("no_conflict")
+    rows["评估"][1][column], rows["评估"][2][column] = "否", None
+    with pytest.raises(bulk.BulkInvalid) as refused:
+        run(world, workbook(rows), "appraisal", "appraiser")
+    assert [(p.sheet, p.row, p.column) for p in refused.value.problems] == [
+        ("评估", 2, "已签回避声明"), ("评估", 3, "已签回避声明")]
+    assert count(ConflictDeclaration) == 0
+    run(world, workbook(appraisal_rows(3)), "appraisal", "appraiser")
+    made = db.session.scalars(select(ConflictDeclaration).order_by(ConflictDeclaration.id)).all()
+    assert [(d.user.username, d.conflict, d.bpmn_id, d.note) for d in made] == [
+        ("appraiser", False, "appraisal", "批量导入：评估师王评已签书面回避声明")] * 3
+    shown = Browser(current_app).as_user("appraiser").get(f"/cases/{made[0].household_id}").get_data(as_text=True)
+    assert "无利害关系" in shown and "批量导入：评估师王评已签书面回避声明" in shown

@@ -103,8 +103,9 @@ def bulk_invalid(exc: bulk.BulkInvalid) -> Response:
 
 
 @bp.get("/projects/<id:project_id>/imports/<kind>/template.xlsx")
-@doc("The bulk-import workbook (.xlsx) of earlier work, kind survey or appraisal: a sheet per part, dropdowns, "
-     "an example row", errors=(404, 422), tag="households", content_type=XLSX)
+@doc("The bulk-import workbook (.xlsx) of earlier work, kind survey or appraisal: a sheet per part, dropdowns "
+     "(the survey's items: the catalogue of the project's policy), an example row", errors=(404, 422),
+     tag="households", content_type=XLSX)
 def bulk_template(project_id: int, kind: str):
     """The survey or appraisal workbook of a project the caller sees."""
     return send_xlsx(bulk.template(actor(), project_id, kind))

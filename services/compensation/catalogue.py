@@ -48,7 +48,12 @@ def name(item: Mapping[str, Any], english: bool | None = None) -> str:
 
 def version_for(household: Household, now: datetime) -> PolicyVersion | None:
     """The policy version of the household's project (its own, if set), else the one in force today."""
-    project = db.session.get(Project, household.project_id) if household.project_id else None
+    return version_for_project(household.project_id, now)
+
+
+def version_for_project(project_id: int | None, now: datetime) -> PolicyVersion | None:
+    """The policy version of a project (its own, if set), else the one in force today."""
+    project = db.session.get(Project, project_id) if project_id else None
     if project is not None and project.policy_version_id:
         row = db.session.get(PolicyVersion, project.policy_version_id)
         if row is not None:
@@ -56,10 +61,15 @@ def version_for(household: Household, now: datetime) -> PolicyVersion | None:
     return policy_table.current_version(policy_table.local_today(now))
 
 
+def rules_for_project(project_id: int | None, now: datetime) -> dict[str, Any]:
+    """The rule table in force for a project's households (the defaults while none is stored)."""
+    row = version_for_project(project_id, now)
+    return dict(row.rules) if row is not None else defaults.default_rules()
+
+
 def rules_for(household: Household, now: datetime) -> dict[str, Any]:
     """The rule table in force for the household (the defaults while none is stored)."""
-    row = version_for(household, now)
-    return dict(row.rules) if row is not None else defaults.default_rules()
+    return rules_for_project(household.project_id, now)
 
 
 def _stored_survey(household: Household) -> dict[str, Any]:
@@ -71,9 +81,13 @@ def _stored_survey(household: Household) -> dict[str, Any]:
 def survey_items(household: Household, doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A survey's items checked against the catalogue in force and stamped with its name and unit. An item
     the survey already held keeps its stored name and stays accepted after the policy dropped it."""
-    catalogue = by_code(rules_for(household, now))
-    before = {row.get("code"): row for row in _stored_survey(household).get("ancillary") or []
-              if isinstance(row, dict)}
+    return stamp_items(by_code(rules_for(household, now)), _stored_survey(household), doc)
+
+
+def stamp_items(catalogue: Mapping[str, Mapping[str, Any]], stored: Mapping[str, Any],
+                doc: dict[str, Any]) -> dict[str, Any]:
+    """survey_items with the catalogue (by code) and the household's stored survey given ({} for a new one)."""
+    before = {row.get("code"): row for row in stored.get("ancillary") or [] if isinstance(row, dict)}
     rows, problems = [], {}
     for index, row in enumerate(doc.get("ancillary") or []):
         code = row.get("code")

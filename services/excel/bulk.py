@@ -25,9 +25,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, Batch, BulkImport, Household, HumanTask, Project, Village
+from app.models import Attachment, Batch, BulkImport, Household, HumanTask, Project, Village, utcnow
 from services import audit, files, history, runtime, store
 from services.access import get_project
+from services.compensation import catalogue
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.excel import bulkwrite, reader
@@ -45,6 +46,7 @@ from services.excel.bulkspec import (
     IDNO,
     IMPORTER_ROLES,
     INT,
+    ITEM,
     KINDS_OF_IMPORT,
     MONEY,
     NAME,
@@ -62,6 +64,7 @@ from services.excel.checks import _check_row, _codes_taken, normalize
 from services.excel.roster import _safe_name
 from services.excel.sheets import BORDER, TITLE_FONT, TOTAL_FONT, WRAP, Sheet, header_row, put, save
 from services.forms.assessment import AppraisalForm
+from services.forms.fields import CHOICE_LABELS
 from services.forms.registry import schema_instance
 from services.forms.survey import SurveyForm
 from services.problems import N_, problem
@@ -90,7 +93,12 @@ register_problems({
     "bulk_yes_no": N_("must be yes or no"),
     "bulk_file_gone": N_("the checked file is no longer here; upload it again"),
     "bulk_rows_none": N_("no rows for this household"),
+    "bulk_item_not_in_policy": N_("not an item of this project's compensation policy; choose one from the list"),
+    "bulk_declaration_unsigned": N_("only an appraisal whose appraiser signed the written no-conflict declaration "
+                                    "can be imported (yes)"),
 })
+# the conflict-of-interest declaration recorded for an imported appraisal, in the importing user's name
+DECLARATION_NOTE = "批量导入：评估师{appraiser}已签书面回避声明"
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_HOUSEHOLDS = 5000
@@ -191,18 +199,37 @@ def may_import(user: Any, kind: str) -> bool:
 
 # ---------------------------------------------------------------- templates
 
-def template(actor: Actor, project_id: int, kind: str) -> Sheet:
+def _catalogue_names(project_id: int, now: datetime) -> list[str]:
+    """The Chinese names of the items of the project's policy, as the survey template lists them."""
+    return [catalogue.name(i, english=False) for i in catalogue.items(catalogue.rules_for_project(project_id, now))]
+
+
+def _items_by_name(project_id: int, now: datetime) -> dict[str, str]:
+    """The codes of the items of the project's policy by normalized Chinese name (also by code, and by the label
+    earlier templates gave the item)."""
+    found = catalogue.items(catalogue.rules_for_project(project_id, now))
+    earlier = labels_of(tuple(i["code"] for i in found if i["code"] in CHOICE_LABELS))
+    table = {normalize(label): code for code, label in earlier.items()}
+    for item in reversed(found):  # the first item of a name wins
+        table[normalize(catalogue.name(item, english=False))] = item["code"]
+    table.update({normalize(i["code"]): i["code"] for i in found})
+    return table
+
+
+def template(actor: Actor, project_id: int, kind: str, now: datetime | None = None) -> Sheet:
     """The workbook to fill in: one sheet per part, Chinese headers with their rules, dropdowns on every choice
-    column and one example row (grey, its code starting with 示例, skipped on import)."""
+    column (the survey's items: the catalogue of the project's policy) and one example row (grey, its code
+    starting with 示例, skipped on import)."""
     sheets = _kind(kind)
     project = get_project(actor.user, project_id)
     workbook = Workbook()
     workbook.remove(workbook.active)
     names = {"village": [v.name for v in project.villages], "batch": [b.name for b in project.batches],
-             "work_group": [g.name for g in project.groups]}
+             "work_group": [g.name for g in project.groups],
+             "item": _catalogue_names(project.id, now or utcnow()) if kind == "survey" else []}
     lists = workbook.create_sheet("选项")
     lists.sheet_state = "hidden"
-    for index, key in enumerate(("village", "batch", "work_group"), start=1):
+    for index, key in enumerate(names, start=1):
         for row, name in enumerate(names[key], start=1):
             put(lists, row, index, name)
     for spec in sheets:
@@ -215,16 +242,20 @@ def template(actor: Actor, project_id: int, kind: str) -> Sheet:
             letter = cell.column_letter
             if column.kind in (CODE, IDNO, PHONE, TEXT):
                 sheet.column_dimensions[letter].number_format = "@"
-            example = put(sheet, 2, index, column.example if column.example != "" else None)
+            shown = column.example
+            if column.kind == ITEM and names["item"] and shown not in names["item"]:
+                shown = names["item"][0]
+            example = put(sheet, 2, index, shown if shown != "" else None)
             example.font, example.fill = EXAMPLE_FONT, EXAMPLE_FILL
             formula = None
+            listed = "item" if column.kind == ITEM else column.field if column.kind == NAME else None
             if column.kind == CHOICE:
                 formula = '"' + ",".join(labels_of(column.choices).values()) + '"'
             elif column.kind == YESNO:
                 formula = '"是,否"'
-            elif column.kind == NAME and names[column.field]:
-                formula = f"'选项'!${'ABC'[list(names).index(column.field)]}$1:$" \
-                          f"{'ABC'[list(names).index(column.field)]}${len(names[column.field])}"
+            elif listed and names[listed]:
+                letter_of = "ABCD"[list(names).index(listed)]
+                formula = f"'选项'!${letter_of}$1:${letter_of}${len(names[listed])}"
             if formula:
                 rule = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
                                       errorTitle="输入有误", error="请从下拉列表中选择", promptTitle=column.header,
@@ -247,7 +278,8 @@ def _instructions(sheet: Any, project: Project, kind: str, sheets: tuple[SheetSp
         "先“预览”看将写入的户数、人数、房屋数，确认后才写入；同一文件重复导入不会再写入。",
         (f"导入后每户建立案件，「{step}」环节以导入人的名义完成，进入「评估作业」环节；村/片区、批次、工作组须是本项目已有的名称。"
          if kind == "survey" else
-         f"只导入正在等待「{step}」的户；每户每栋房屋都要有单价，房屋名称与调查建档时一致。导入后进入「确权确户」环节。"),
+         f"只导入正在等待「{step}」的户；每户每栋房屋都要有单价，房屋名称与调查建档时一致。导入后进入「确权确户」环节。"
+         "“已签回避声明”填“是”的户，以导入人的名义记录回避声明并注明评估师已签书面声明，书面声明请归档备查。"),
         "身份证号、户号、电话请按文本填写，避免被 Excel 改成科学计数或日期。",
     ]
     put(sheet, 1, 1, f"{FILENAMES[kind]}填写说明").font = TITLE_FONT
@@ -282,9 +314,11 @@ class Row:
 class Checker:
     """Reads the sheets of one workbook and collects every problem."""
 
-    def __init__(self, kind: str, project: Project):
+    def __init__(self, kind: str, project: Project, now: datetime):
         self.kind = kind
         self.project = project
+        # the survey's items: those of the catalogue of the project's policy, by name or code
+        self.items = _items_by_name(project.id, now) if kind == "survey" else {}
         self.problems: list[CellProblem] = []
         self.sheets: dict[str, list[Row]] = {}
         self._named: set[tuple[str, int, str]] = set()
@@ -380,6 +414,11 @@ class Checker:
             if found is None:
                 self.add(spec, number, column.field,
                          problem("roster_choice", choices="、".join(labels_of(column.choices).values())))
+            return found
+        if kind == ITEM:
+            found = self.items.get(normalize(text))
+            if found is None:
+                self.add(spec, number, column.field, problem("bulk_item_not_in_policy"))
             return found
         if kind == YESNO:
             found = YES.get(normalize(text))
@@ -615,7 +654,10 @@ def _check_appraisal(checker: Checker, project: Project) -> list[Planned]:
             if label not in priced:
                 checker.add(APPRAISALS, number, "code", problem("bulk_building_unpriced", label=label))
         report = reports_of[code][0].values
+        if report.get("no_conflict") is not True:  # 否, or empty: no signed declaration, no import
+            checker.add(APPRAISALS, reports_of[code][0].number, "no_conflict", problem("bulk_declaration_unsigned"))
         data = {k: v for k, v in report.items() if k != "code"}
+        data["conflict_note"] = DECLARATION_NOTE.format(appraiser=report.get("appraiser_name") or "")
         data["buildings"] = [{"building_id": own[r.values["label"]],
                               **{k: v for k, v in r.values.items() if k in ("unit_price", "decoration_value")}}
                              for r in rows]
@@ -642,15 +684,17 @@ def _buildings_of(household_ids: list[int]) -> dict[int, list[Any]]:
     return found
 
 
-def check(actor: Actor, project_id: int, kind: str, data: bytes, filename: str | None) -> Report:
-    """Check every cell; BulkInvalid names each bad one. The report tells what the import would write."""
+def check(actor: Actor, project_id: int, kind: str, data: bytes, filename: str | None,
+          now: datetime | None = None) -> Report:
+    """Check every cell; BulkInvalid names each bad one. The report tells what the import would write (the
+    survey's items checked against the catalogue of the project's policy in force at `now`)."""
     project = importer_project(actor, project_id, kind)
     reader.check_xlsx(data)
     sha = hashlib.sha256(data).hexdigest()
     name = _safe_name(filename)
     if _done(project.id, sha, kind) is not None:
         return Report(kind, sha, name, [], already=True)
-    checker = Checker(kind, project)
+    checker = Checker(kind, project, now or utcnow())
     checker.read(data)
     if not any(c.sheet == spec.title and c.row == 1 for spec in KINDS_OF_IMPORT[kind] for c in checker.problems):
         planned = _check_survey(checker, project) if kind == "survey" else _check_appraisal(checker, project)
@@ -720,7 +764,7 @@ def run(actor: Actor, project_id: int, kind: str, data: bytes, filename: str | N
     """Check, then write everything in one transaction: the survey creates the households and completes their
     survey; the appraisal completes the appraisal of households waiting for it. The same file again: nothing."""
     with transaction(), history.imported():
-        report = check(actor, project_id, kind, data, filename)
+        report = check(actor, project_id, kind, data, filename, now)
         if report.already:
             return report
         sha = report.sha256

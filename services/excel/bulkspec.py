@@ -10,7 +10,6 @@ from flask_babel import force_locale
 
 from services.excel.sheets import KIND_LABELS, NATURE_LABELS
 from services.forms.fields import (
-    ANCILLARY_CODES,
     CHOICE_LABELS,
     LEGAL_STATUSES,
     RELATIONS,
@@ -20,9 +19,10 @@ from services.forms.fields import (
 )
 
 # what a cell holds: text, a code (digits allowed), an ID number (text only), a phone (digits allowed), a choice,
-# an amount or area, a whole number, yes/no, a date, a name of the project's village, batch or work group
-TEXT, CODE, IDNO, PHONE, CHOICE, MONEY, INT, YESNO, DATE, NAME = (
-    "text", "code", "idno", "phone", "choice", "money", "int", "yesno", "date", "name")
+# an amount or area, a whole number, yes/no, a date, a name of the project's village, batch or work group, an item
+# of the catalogue of the project's policy (by its name or code)
+TEXT, CODE, IDNO, PHONE, CHOICE, MONEY, INT, YESNO, DATE, NAME, ITEM = (
+    "text", "code", "idno", "phone", "choice", "money", "int", "yesno", "date", "name", "item")
 YES = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "1": True, "0": False}
 EXAMPLE = "示例"
 
@@ -38,16 +38,18 @@ class Column:
     example: Any
     width: int = 14
     choices: tuple[str, ...] = ()
+    hint: str = ""  # what the value means, after the rule
 
     @property
     def rule(self) -> str:
         """What goes in it, in Chinese (the header's comment)."""
         words = {TEXT: "文字", CODE: "本项目的户号", IDNO: "18 位身份证号，按文本填写",
                  PHONE: "11 位手机号或带区号的固定电话", MONEY: "数字，最多两位小数", INT: "整数",
-                 YESNO: "是 或 否", DATE: "日期，如 2026-03-01", NAME: "本项目已有的名称"}
+                 YESNO: "是 或 否", DATE: "日期，如 2026-03-01", NAME: "本项目已有的名称",
+                 ITEM: "从下拉列表选择本项目补偿政策所列的附属物或构筑物"}
         if self.kind == CHOICE:
             return "从下拉列表选择：" + "、".join(labels_of(self.choices).values())
-        return words[self.kind]
+        return words[self.kind] + (f"。{self.hint}" if self.hint else "")
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,11 @@ BUILDINGS = SheetSpec("房屋", (
     Column("year_built", "建成年份", False, INT, 1998, 10),
     Column("use", "用途", True, CHOICE, "住宅", 10, USES),
     Column("legal_status", "合法性", True, CHOICE, "合法", 14, LEGAL_STATUSES),
+    Column("run_as_business", "住改商", False, YESNO, "否", 8, ("是", "否"), "住宅用作经营的填 是，空为 否"),
 ))
 ANCILLARY = SheetSpec("附属物", (
     Column("code", "户号", True, CODE, f"{EXAMPLE}-001"),
-    Column("item", "项目", True, CHOICE, "热水器", 18, ANCILLARY_CODES),
+    Column("item", "项目", True, ITEM, "热水器", 18),
     Column("count", "数量", True, INT, 1, 8),
 ))
 BUSINESS = SheetSpec("经营信息", (
@@ -129,6 +132,8 @@ APPRAISALS = SheetSpec("评估", (
     Column("code", "户号", True, CODE, f"{EXAMPLE}-001"),
     Column("firm", "评估机构", True, TEXT, "某某房地产估价有限公司", 24),
     Column("appraiser_name", "评估师", True, TEXT, "王评"),
+    Column("no_conflict", "已签回避声明", True, YESNO, "是", 12, ("是", "否"),
+           "是：评估师已签书面回避声明（与该户无利害关系）；否或空着：该户不能导入"),
     Column("report_no", "报告编号", True, TEXT, "PG-2026-001"),
     Column("report_date", "报告日期", True, DATE, "2026-03-01", 12),
     Column("ancillary_value", "附属物价值(元)", False, MONEY, "3200"),

@@ -36,6 +36,7 @@ from app.models import (
     TaskEvent,
 )
 from services import audit, definitions, files, history, personal, runtime, signals
+from services.compensation import catalogue
 from services.context import Actor
 from services.deadlines import due_at
 from services.engine import ParsedProcess, next_timer_at, ready_user_tasks
@@ -164,13 +165,14 @@ class _Case:
     state_ids: dict[str, str] | None = None
 
 
-def _survey_doc(form: StepForm, plan: Any) -> dict[str, Any]:
+def _survey_doc(form: StepForm, plan: Any, items: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What completing the survey stores before its rows get their ids (services.modules.completion): the data
-    loaded by the survey's form (as the check loaded it, unless a masked number stands for the stored one)."""
+    loaded by the survey's form (as the check loaded it, unless a masked number stands for the stored one), its
+    items stamped with their name and unit from the catalogue of the project's policy (items: by code)."""
     shown = {"phone": plan.values["phone"]} if plan.values.get("phone") else {}
     posted = personal.keep_masked(plan.data, shown)
     loaded = plan.loaded if plan.loaded is not None and posted == plan.data else _load(form, posted, partial=False)
-    return form.dump(loaded)
+    return catalogue.stamp_items(items, {}, form.dump(loaded))  # a new household: no survey stored before
 
 
 def write_survey(actor: Actor, project_id: int, households: list[Any], *, sha256: str, filename: str, size: int,
@@ -181,6 +183,7 @@ def write_survey(actor: Actor, project_id: int, households: list[Any], *, sha256
     form = get_form(FORM)
     definition = definitions.current("relocation")
     flows: dict[str, _Flow] = {}
+    items = catalogue.by_code(catalogue.rules_for_project(project_id, now))
     ids: list[int] = []
     session = db.session()
     session.flush()
@@ -188,7 +191,7 @@ def write_survey(actor: Actor, project_id: int, households: list[Any], *, sha256
         chunk = households[start:start + CHUNK]
         cases = []
         for plan in chunk:
-            doc = _survey_doc(form, plan)
+            doc = _survey_doc(form, plan, items)
             row = {"project_id": project_id, "created_at": now, "created_by_id": actor.id, **plan.values}
             for key in ("head_name", "address", "phone", "land_nature"):  # as the survey's projection sets them
                 row[key] = doc.get(key) or row.get(key)
