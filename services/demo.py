@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Household, HumanTask, Project, User, WorkGroup, utcnow
-from services import definitions, demo_data, escalation, households, identity, runtime
+from services import definitions, demo_data, escalation, households, identity, runtime, setup, staff
 from services.compensation import policy as compensation_policy
 from services.context import Actor
 from services.roles import ROLES
@@ -35,20 +35,32 @@ def database_is_empty() -> bool:
 
 
 def seed(password: str, upload_dir: str, households: int = 60, now: datetime | None = None) -> str:
-    """Create the demo (its scans written under upload_dir); returns a one-line summary."""
+    """Create the demo (its scans written under upload_dir) through the services an office sets itself up with:
+    staff, projects, villages, batches and work groups; returns a one-line summary."""
     now = now or utcnow()
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    system = Actor.system()
     with transaction():
         identity.ensure_roles()
-        definitions.load_shipped(definitions.SHIPPED_DIR, Actor.system(), now)
-        compensation_policy.ensure_default(Actor.system(), now)
-        users = _users(password)
-        project, groups = _project("BQ3C", "北区三村集体土地征收项目", ["第一工作组", "第二工作组"], users)
-        road, road_groups = _project("BJL", "滨江路拓宽工程（沿街店面）", ["拓宽组"], users)
-        surveyor2 = identity.create_user("surveyor_bjl", password, "邱调查（滨江路）", ["surveyor"])
-        road_groups[0].members.append(surveyor2)
-        crews = {group.id: users for group in groups}
-        crews[groups[1].id] = _second_crew(password, groups[1], users)
+        definitions.load_shipped(definitions.SHIPPED_DIR, system, now)
+        compensation_policy.ensure_default(system, now)
+        users = _users(password, now)
+        crew = [code for code in ROLES if code not in ("supervisor", "admin", "process_owner")]
+        project = _project(now, {
+            "code": "BQ3C", "name": "北区三村集体土地征收项目", "kind": "collective",
+            "decision_number": "北政征〔2026〕3号"},
+            villages=[("北区三村", "village_cadre")], batches=["第一批", "第二批"])
+        second = {role: username for role, (username, _name) in SECOND_GROUP.items()}
+        groups = [
+            _group(now, project, "第一工作组", users, crew),
+            _group(now, project, "第二工作组", users, [second.get(code, code) for code in crew]),
+        ]
+        road = _project(now, {"code": "BJL", "name": "滨江路拓宽工程（沿街店面）", "kind": "state",
+                              "decision_number": "滨政征〔2026〕11号"}, villages=[("滨江路沿线", None)],
+                        batches=["第一批"])
+        road_groups = [_group(now, road, "拓宽组", users, [*crew, "surveyor_bjl"])]
+        crews = {groups[0].id: users, groups[1].id: {**users, **{r: users[u] for r, u in second.items()}},
+                 road_groups[0].id: users}
     admin = Actor(users["admin"])
     created = 0
     for index in range(households):
@@ -57,47 +69,51 @@ def seed(password: str, upload_dir: str, households: int = 60, now: datetime | N
         _make_case(rng, admin, crews[group.id], project, group, index, stage, overdue, returned, now, upload_dir)
         created += 1
     for index in range(6):
-        _make_case(rng, admin, users, road, road_groups[0], 100 + index, index % 3, index == 1, None, now,
-                   upload_dir, kind="shop")
+        _make_case(rng, admin, crews[road_groups[0].id], road, road_groups[0], 100 + index, index % 3, index == 1,
+                   None, now, upload_dir, kind="shop")
         created += 1
     notices = escalation.run(now, escalation.EscalationTimes())  # reminders and overdue notices for the demo
     return f"{len(users)} users, projects {project.code} and {road.code}, {created} households, {notices} notices"
 
 
-def _users(password: str) -> dict[str, User]:
+def _users(password: str, now: datetime) -> dict[str, User]:
+    """One member of staff per role (and the second group's leader and handler, a surveyor of the road project),
+    with the demo's known password (not a temporary one)."""
+    people = {code: (code, DEMO_NAMES[code], [code]) for code in ROLES}
+    people.update({username: (username, name, [role]) for role, (username, name) in SECOND_GROUP.items()})
+    people["surveyor_bjl"] = ("surveyor_bjl", "邱调查（滨江路）", ["surveyor"])
     users = {}
-    for code in ROLES:
-        existing = db.session.scalar(select(User).where(User.username == code))
-        users[code] = existing or identity.create_user(code, password, DEMO_NAMES[code], [code])
+    for key, (username, name, roles) in people.items():
+        existing = db.session.scalar(select(User).where(User.username == username))
+        users[key] = existing or staff.add(Actor.system(), {"username": username, "display_name": name,
+                                                             "password": password, "roles": roles},
+                                           now=now, source="demo", temporary=False)
     return users
 
 
-def _project(code: str, name: str, group_names: list[str], users: dict[str, User]) -> tuple[Project, list]:
-    project = Project(code=code, name=name, description=name, sign_deadline=(utcnow() + timedelta(days=90)).date())
-    db.session.add(project)
-    db.session.flush()
-    groups = []
-    for group_name in group_names:
-        group = WorkGroup(project_id=project.id, name=group_name)
-        group.members = [u for c, u in users.items() if c not in ("supervisor", "admin")]
-        if "group_leader" in users:
-            group.leader_id = users["group_leader"].id
-        db.session.add(group)
-        groups.append(group)
-    db.session.flush()
-    return project, groups
+def _project(now: datetime, particulars: dict[str, str], *, villages: list[tuple[str, str | None]],
+             batches: list[str]) -> Project:
+    """A project with its dates (announced two months ago, signing for three months from a month ago), its
+    villages (with their cadre) and batches."""
+    today = now.date()
+    days = {"announced_on": -60, "signing_starts_on": -30, "sign_deadline": 90, "target_signed_on": 90,
+            "target_vacated_on": 120, "target_demolished_on": 150, "target_cleared_on": 180}
+    project = setup.create_project(Actor.system(), {
+        **particulars, **{key: (today + timedelta(days=n)).isoformat() for key, n in days.items()},
+        "description": particulars["name"]}, now=now)
+    for name, cadre in villages:
+        setup.create_village(Actor.system(), project.id, {"name": name, "cadre": cadre}, now=now)
+    for name in batches:
+        setup.create_batch(Actor.system(), project.id, {"name": name}, now=now)
+    return project
 
 
-def _second_crew(password: str, group: WorkGroup, users: dict[str, User]) -> dict[str, User]:
-    """The people of the second group: the same as the first's but for a leader and a handler of its own."""
-    crew = dict(users)
-    for role, (username, name) in SECOND_GROUP.items():
-        existing = db.session.scalar(select(User).where(User.username == username))
-        crew[role] = existing or identity.create_user(username, password, name, [role])
-    group.members = [u for u in group.members if u.id not in {users[r].id for r in SECOND_GROUP}]
-    group.members.extend(crew[r] for r in SECOND_GROUP)
-    group.leader_id = crew["group_leader"].id
-    return crew
+def _group(now: datetime, project: Project, name: str, users: dict[str, User], members: list[str]) -> WorkGroup:
+    """A work group of the project: its leader is the group_leader among its members."""
+    usernames = [users[key].username for key in members]
+    leader = next(users[key].username for key in members if users[key].has_role("group_leader"))
+    return setup.create_group(Actor.system(), project.id, {"name": name, "leader": leader, "members": usernames},
+                              now=now)
 
 
 def _plan(index: int, total: int) -> tuple[int, bool, str | None]:
@@ -126,6 +142,8 @@ def _make_case(rng: random.Random, admin: Actor, users: dict[str, User], project
         "code": f"{project.code}-{index + 1:03d}", "kind": kind, "head_name": head,
         "address": f"{project.name[:4]}{index % 6 + 1}组{10 + index}号", "section": f"{index % 3 + 1}号片区",
         "phone": f"139{rng.randint(10000000, 99999999)}", "work_group_id": group.id,
+        "village_id": project.villages[0].id,
+        "batch_id": project.batches[min(index // 30, len(project.batches) - 1)].id,  # thirty to a batch
     }, now=start)
     moment = start
     reviewer, target = {"calc_audit": ("calc_audit", "calculation"),

@@ -199,18 +199,20 @@ def _password_problems(password: Any, username: str) -> None:
         raise InvalidInput(problem("password_policy"), {"password": weak})
 
 
-def add(actor: Actor, values: dict[str, Any], *, now: datetime, source: str | None = None) -> User:
-    """A new member of staff (values as StaffCreate loaded them), in the caller's transaction; audited."""
+def add(actor: Actor, values: dict[str, Any], *, now: datetime, source: str | None = None,
+        temporary: bool = True) -> User:
+    """A new member of staff (values as StaffCreate loaded them), in the caller's transaction; audited. The
+    password is temporary (changed at first sign-in) unless the caller says otherwise (the demo's known ones)."""
     if username_taken(values["username"]):
         raise InvalidInput(problem("staff_invalid"), {"username": [problem("username_taken")]})
     _password_problems(values["password"], values["username"])
     user = User(username=values["username"], display_name=values["display_name"].strip(), email=values.get("email"),
-                password_hash=hash_password(values["password"]), must_change_password=True, created_at=now)
+                password_hash=hash_password(values["password"]), must_change_password=temporary, created_at=now)
     user.roles = _roles(values.get("roles") or [])
     user.groups = _groups(values.get("group_ids") or [])
     db.session.add(user)
     db.session.flush()
-    after = {**_facts(user), "must_change_password": True}
+    after = {**_facts(user), "must_change_password": temporary}
     if source:
         after["source"] = source
     audit.record(actor, "staff.create", "user", user.id, after=after, at=now)
