@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import threading
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,8 +28,28 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 BPMN_VIEWER = ROOT / "app" / "static" / "vendor" / "bpmn-js" / "bpmn-navigated-viewer.production.min.js"
 TIMEOUT_MS = 10_000
+LIMIT_SECONDS = 300  # no browser test runs longer than this: it fails instead of hanging the suite
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.fixture(autouse=True)
+def _browser_test_bounded(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A browser test (marked browser) fails with TimeoutError after LIMIT_SECONDS instead of hanging."""
+    if request.node.get_closest_marker("browser") is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"{request.node.name} ran longer than {LIMIT_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(LIMIT_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(frozen=True)
