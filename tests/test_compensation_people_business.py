@@ -197,3 +197,40 @@ def test_the_preview_reads_the_new_fields() -> None:
         "land_area": "200.00", "persons": [{"resettlement": True, "quota_groups": ["reserved"]}]}})
     assert data.tenant == "李记" and data.monthly_loss == D("8000.00") and data.land_area == D("200.00")
     assert data.persons[0].quota_groups == ("reserved",)
+
+
+def test_a_shop_with_a_tenant_through_the_steps_stores_both_totals(ctx, world) -> None:
+    from datetime import date
+
+    from services import modules
+    from services.compensation import policy as policy_table
+    from services.context import Actor
+    from services.tx import transaction
+    from tests import factories
+    from tests.test_pages import open_task
+
+    with transaction():
+        policy_table.ensure_default(Actor.system(), factories.utcnow())
+    policy_table.create_version(Actor.system(), {"version": "2026.8", "name": "店面承租户", "rules": table(),
+                                                 "effective_from": date(2026, 1, 1)}, factories.utcnow())
+    household, instance = factories.new_household(world, code="SHOP-1", kind="shop")
+    data = factories.step_data("survey", household.id)
+    for building in data["buildings"]:
+        building["use"] = "business"
+    data["business"] = {"licence_no": "91330100MA2B3C4D5E", "tenant": "李记餐饮", "monthly_loss": "8000.00",
+                        "equipment": [{"name": "冷柜", "count": 2, "value": "6000.00"}]}
+    factories.complete_open_step(world, open_task(instance.id, "survey"), data)
+    appraisal = factories.step_data("appraisal", household.id)
+    appraisal["equipment_value"] = "36000.00"
+    factories.complete_open_step(world, open_task(instance.id, "appraisal"), appraisal)
+    factories.complete_open_step(world, open_task(instance.id, "rights"))
+    factories.complete_open_step(world, open_task(instance.id, "calculation"),
+                                 {"option": "cash", "policy_version": "2026.8"})
+    stored = modules.view(world.actor("accountant"), household.id, "calculation").data
+    by_code = {i["code"]: i for i in stored["items"]}
+    assert by_code["business_interruption.tenant"]["amount"] == "48000.00"
+    assert by_code["business_interruption.tenant"]["payee"] == "tenant"
+    assert by_code["equipment.tenant"]["amount"] == "36000.00"  # the appraisal's value, not the list's 6,000
+    payees = stored["payees"]
+    assert D(payees["owner"]) + D(payees["tenant"]) == D(stored["total"])
+    assert D(payees["tenant"]) == sum(D(i["amount"]) for i in stored["items"] if i.get("payee") == "tenant")
