@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from app import labels
 from services.compensation import labels as item_labels
+from services.compensation.calculator import payee_totals
 from services.forms import FORMS, json_schema
 from services.modules import dossier
 from services.roles import role_label
@@ -213,6 +214,9 @@ def _items_table(items: list[Any], total: Any, names: Names) -> Table:
             for i in items if isinstance(i, dict)]
     if total is not None:
         rows.append([_("Total"), "", yuan(total)])
+        payees = payee_totals([i for i in items if isinstance(i, dict)])
+        if payees["tenant"]:  # a business with a tenant: what each of them is paid (they add up to the total)
+            rows += [[_("Owner's total"), "", yuan(payees["owner"])], [_("Tenant's total"), "", yuan(payees["tenant"])]]
     return Table(_("Compensation items"), [_("Item"), _("Basis of calculation"), _("Amount")], rows,
                  [False, False, True])
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from services.compensation import labels
-from services.compensation.defaults import DEFAULT_RULES
+from services.compensation.defaults import DEFAULT_RULES, QUOTA_GROUPS, SPECIAL_GROUPS
 from services.compensation.inputs import HouseholdInput
 from services.compensation.rules import catalogue_items, fmt2, to_decimal
 from services.errors import InvalidInput
@@ -23,6 +23,7 @@ register_problems({
     "ancillary_items_unknown": N_("unknown ancillary items"),
     "year_built_needed": N_("the replacement method needs the year '%(building)s' was built"),
     "valuation_year_needed": N_("the replacement method needs the valuation year or the signing date"),
+    "monthly_loss_needed": N_("the policy pays the business interruption by months: record the monthly loss"),
 })
 register_problems({
     "basis.replacement": N_("%(area)s㎡ × replacement price %(price)s元/㎡ × newness %(newness)s (built %(year)s, "
@@ -35,6 +36,10 @@ register_problems({
     "basis.minimum": N_("minimum %(min)s元 − building compensation %(value)s元"),
     "basis.per_area": N_("%(area)s㎡ × %(rate)s元/㎡"),
     "basis.share_of_value": N_("%(rate)s × building value %(value)s元"),
+    "basis.equipment": N_("%(rate)s × appraised equipment value %(value)s元"),
+    "basis.moving_by_area": N_("%(area)s㎡ × %(rate)s元/㎡, at least %(min)s元"),
+    "basis.within_promised": N_("%(formula)s (within the promised %(promised)s months)"),
+    "basis.overdue": N_("%(formula)s × %(factor)s (after the promised %(promised)s months)"),
 })
 
 CENT = Decimal("0.01")
@@ -49,10 +54,15 @@ class Item:
     label: Any
     basis: Any  # a formula, or a coded sentence worded in the reader's language
     amount: Decimal
+    payee: str = "owner"  # owner, or the business's tenant (承租户) for the tenant's share of an item
 
     def as_json(self) -> dict[str, str]:
-        """JSON-ready, the label and basis in the current locale and the amount with two decimals."""
-        return {"code": self.code, "label": str(self.label), "basis": str(self.basis), "amount": fmt2(self.amount)}
+        """JSON-ready, the label and basis in the current locale and the amount with two decimals (and the payee
+        when it is the tenant: an item without one is the owner's)."""
+        out = {"code": self.code, "label": str(self.label), "basis": str(self.basis), "amount": fmt2(self.amount)}
+        if self.payee != "owner":
+            out["payee"] = self.payee
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,20 @@ class Calculation:
     def as_json(self) -> dict[str, Any]:
         """JSON-ready items and total."""
         return {"items": [item.as_json() for item in self.items], "total": fmt2(self.total)}
+
+    def payee_totals(self) -> dict[str, Decimal]:
+        """The total of the owner's items and of the tenant's (they add up to the total)."""
+        return payee_totals(self.items)
+
+
+def payee_totals(items: Any) -> dict[str, Decimal]:
+    """Owner's and tenant's totals of items (Item objects or their JSON; an item without a payee is the owner's)."""
+    out = {"owner": ZERO, "tenant": ZERO}
+    for item in items:
+        payee = item.payee if isinstance(item, Item) else (item.get("payee") or "owner")
+        amount = item.amount if isinstance(item, Item) else Decimal(str(item.get("amount") or "0"))
+        out[payee if payee in out else "owner"] += amount
+    return out
 
 
 def money(value: Decimal) -> Decimal:
@@ -115,10 +139,31 @@ class _Run:
         self.building_total = Decimal(0)  # building value, location value and small-home subsidy (for 保底)
         self.resettlement = sum(1 for p in data.persons if p.resettlement)
 
-    def add(self, code: str, label: Any, basis: str, amount: Decimal) -> Decimal:
+    def add(self, code: str, label: Any, basis: Any, amount: Decimal, payee: str = "owner") -> Decimal:
         amount = money(amount)
-        self.items.append(Item(code, label, basis, amount))
+        self.items.append(Item(code, label, basis, amount, payee))
         return amount
+
+    def shared(self, code: str, label: Any, basis: Any, amount: Decimal, item: str) -> Decimal:
+        """An item the policy shares with the tenant (承租户): the owner's line and the tenant's line (code.tenant)."""
+        amount = money(amount)
+        share = _rate(self.section("tenant_share"), item, "household.tenant") if self.data.tenant.strip() \
+            else Decimal(0)
+        if share <= 0:
+            return self.add(code, label, basis, amount)
+        tenant = money(amount * share)
+        if amount - tenant:
+            self.add(code, label, _with_ratio(basis, 1 - share), amount - tenant)
+        self.add(f"{code}.tenant", labels.tenant_part(label), _with_ratio(basis, share), tenant, "tenant")
+        return amount
+
+    def interruption_rules(self) -> Mapping[str, Any]:
+        """停产停业损失's rule; for a table without one, business_interruption's rate × value."""
+        table = self.rules.get("interruption")
+        if table is None:
+            old = self.rules.get("business_interruption") or {}
+            return {"method": "rate", "rate": old.get("rate"), "uses": old.get("uses") or []}
+        return table
 
     def section(self, name: str) -> Any:
         """A section of the rule table; the default's when the version predates it."""
@@ -127,7 +172,7 @@ class _Run:
 
     def buildings(self) -> None:
         ratios = self.rules.get("building_ratio")
-        uses = set((self.rules.get("business_interruption") or {}).get("uses") or ())
+        uses = set(self.interruption_rules().get("uses") or ())
         replacement = self.section("building_value_method") == "replacement"
         for number, b in enumerate(self.data.buildings, 1):
             ratio = _rate(ratios, b.legal_status, f"household.buildings.{number - 1}.legal_status")
@@ -198,11 +243,13 @@ class _Run:
                 continue
             label = labels.decoration(number, b.structure, b.label)
             if appraised and b.decoration_value is not None:
-                self.add(f"decoration.{number}", label,
-                         _words("basis.appraised_decoration", value=fmt2(b.decoration_value)), b.decoration_value)
+                self.shared(f"decoration.{number}", label,
+                            _words("basis.appraised_decoration", value=fmt2(b.decoration_value)), b.decoration_value,
+                            "decoration")
                 continue
             rate = _rate(rates, b.structure, f"household.buildings.{number - 1}.structure")
-            self.add(f"decoration.{number}", label, f"{fmt2(b.area)}㎡ × {fmt2(rate)}元/㎡", b.area * rate)
+            self.shared(f"decoration.{number}", label, f"{fmt2(b.area)}㎡ × {fmt2(rate)}元/㎡", b.area * rate,
+                        "decoration")
 
     def ancillary(self) -> None:
         if self.section("use_appraised").get("ancillary") and self.data.ancillary_value is not None:
@@ -253,6 +300,14 @@ class _Run:
                  least - self.building_total)
 
     def moving(self) -> None:
+        table = self.section("enterprise_moving")
+        per_area = _rate(table, "per_area", "household.kind")
+        if per_area > 0 and self.data.kind in (table.get("kinds") or ()):
+            least = _rate(table, "minimum", "household.kind")
+            self.add("moving_allowance", labels.MOVING_ALLOWANCE,
+                     _words("basis.moving_by_area", area=fmt2(self.eligible_area), rate=fmt2(per_area),
+                            min=fmt2(least)), max(self.eligible_area * per_area, least))
+            return
         amount = _rate(self.rules.get("moving_allowance"), self.data.option, "option")
         self.add("moving_allowance", labels.MOVING_ALLOWANCE, f"{fmt2(amount)}元/户", amount)
 
@@ -266,25 +321,94 @@ class _Run:
             months = int(_rate(housing.get("months"), self.data.option, "household.transition_months"))
         if basis == "persons":
             rate = _rate(housing, "person_rate", "household.kind")
-            formula = f"{self.resettlement}人 × {fmt2(rate)}元/人/月 × {months}月"
-            amount = self.resettlement * rate * months
+            unit, monthly = f"{self.resettlement}人 × {fmt2(rate)}元/人/月", self.resettlement * rate
         else:
             rate = _rate(housing, "area_rate", "household.kind")
-            formula = f"{fmt2(self.eligible_area)}㎡ × {fmt2(rate)}元/㎡/月 × {months}月"
-            amount = self.eligible_area * rate * months
-        self.add("temporary_housing", labels.TEMPORARY_HOUSING, formula, amount)
+            unit, monthly = f"{fmt2(self.eligible_area)}㎡ × {fmt2(rate)}元/㎡/月", self.eligible_area * rate
+        transition = self.section("transition")
+        promised = int(_rate(transition, "promised_months", "household.transition_months"))
+        if promised <= 0 or months <= promised:
+            self.add("temporary_housing", labels.TEMPORARY_HOUSING, f"{unit} × {months}月", monthly * months)
+            return
+        factor = _rate(transition, "overdue_factor", "household.transition_months")
+        self.add("temporary_housing", labels.TEMPORARY_HOUSING,
+                 _words("basis.within_promised", formula=f"{unit} × {promised}月", promised=promised),
+                 monthly * promised)
+        self.add("temporary_housing.overdue", labels.TEMPORARY_HOUSING_OVERDUE,
+                 _words("basis.overdue", formula=f"{unit} × {months - promised}月", factor=fmt2(factor),
+                        promised=promised), monthly * (months - promised) * factor)
 
     def business_interruption(self) -> None:
         if not self.has_business:
             return
-        rate = _rate(self.rules.get("business_interruption"), "rate", "household.buildings")
-        self.add("business_interruption", labels.BUSINESS_INTERRUPTION,
-                 f"{percent(rate)} × {fmt2(self.business_value)}元", self.business_value * rate)
+        table = self.interruption_rules()
+        if table.get("method") == "months":
+            months = int(_rate(table, "months", "household.monthly_loss"))
+            loss = self.data.monthly_loss
+            if loss is None:
+                raise InvalidInput(problem("monthly_loss_needed"),
+                                   {"household.monthly_loss": [problem("monthly_loss_needed")]})
+            basis, amount = f"{months}月 × {fmt2(loss)}元/月", months * loss
+        else:
+            rate = _rate(table, "rate", "household.buildings")
+            basis, amount = f"{percent(rate)} × {fmt2(self.business_value)}元", self.business_value * rate
+        self.shared("business_interruption", labels.BUSINESS_INTERRUPTION, basis, amount, "business_interruption")
+
+    def equipment(self) -> None:
+        share = _rate(self.section("equipment"), "share", "household.equipment_value")
+        value = self.data.equipment_value
+        if share <= 0 or not value:
+            return
+        self.shared("equipment", labels.EQUIPMENT, _words("basis.equipment", rate=percent(share), value=fmt2(value)),
+                    value * share, "equipment")
+
+    def land_use(self) -> None:
+        table = self.section("land_use")
+        per_area = _rate(table, "per_area", "household.land_area")
+        area = self.data.land_area
+        if per_area <= 0 or not area or self.data.kind not in (table.get("kinds") or ()):
+            return
+        self.add("land_use", labels.LAND_USE, f"{fmt2(area)}㎡ × {fmt2(per_area)}元/㎡", area * per_area)
+
+    def extra_quota(self) -> tuple[Decimal, list[Any]]:
+        """The extra resettlement area of the household's persons by group, and its formula's parts."""
+        table = self.section("extra_quota")
+        area, parts = Decimal(0), []
+        for group in QUOTA_GROUPS:
+            each = _rate(table, group, "household.persons")
+            count = sum(1 for p in self.data.persons
+                        if group in p.quota_groups or (group == "only_child" and p.special_group == group))
+            if each > 0 and count:
+                area += count * each
+                parts.append(labels.Joined(labels.QUOTA_GROUP[group], f" {count}人 × {fmt2(each)}㎡"))
+        return area, parts
+
+    def extra_quota_cash(self) -> None:
+        if self.data.option != "cash":
+            return
+        price = _rate(self.section("extra_quota"), "cash_price", "household.persons")
+        area, parts = self.extra_quota()
+        if price <= 0 or area <= 0:
+            return
+        joined = [p for part in parts for p in (" + ", part)][1:]
+        self.add("extra_quota", labels.EXTRA_QUOTA,
+                 labels.Joined("(", *joined, f") × {fmt2(price)}元/㎡") if len(parts) > 1
+                 else labels.Joined(*joined, f" × {fmt2(price)}元/㎡"), area * price)
 
     def hardship(self) -> None:
         hardship = self.rules.get("hardship") or {}
         groups = set(hardship.get("groups") or ())
         if not any(p.special_group in groups for p in self.data.persons):
+            return
+        if hardship.get("per") == "person":
+            amounts = hardship.get("amounts") or {}
+            for group in SPECIAL_GROUPS:
+                count = sum(1 for p in self.data.persons if p.special_group == group)
+                if group not in groups or not count:
+                    continue
+                each = to_decimal(amounts.get(group)) if amounts.get(group) is not None else None
+                each = each if each is not None else _rate(hardship, "amount", "household.persons")
+                self.add(f"hardship.{group}", labels.hardship(group), f"{count}人 × {fmt2(each)}元/人", count * each)
             return
         amount = _rate(hardship, "amount", "household.persons")
         self.add("hardship", labels.HARDSHIP, f"{fmt2(amount)}元/户", amount)
@@ -307,14 +431,16 @@ class _Run:
             return
         swap = self.rules.get("swap") or {}
         quota_each = _rate(swap, "quota_per_person", "option")
-        quota = self.resettlement * quota_each
+        extra, parts = self.extra_quota()
+        quota = self.resettlement * quota_each + extra
         area = self.data.swap_area if self.data.swap_area is not None else quota
         within = min(area, quota)
         beyond = area - within
         price = _rate(swap, "price_within_quota", "option")
-        self.add("swap_within_quota", labels.SWAP_WITHIN_QUOTA,
-                 f"−{fmt2(within)}㎡ × {fmt2(price)}元/㎡ (≤ {self.resettlement}人 × {fmt2(quota_each)}㎡)",
-                 -(within * price))
+        basis: Any = f"−{fmt2(within)}㎡ × {fmt2(price)}元/㎡ (≤ {self.resettlement}人 × {fmt2(quota_each)}㎡)"
+        if parts:
+            basis = labels.Joined(basis[:-1], *[p for part in parts for p in (" + ", part)], ")")
+        self.add("swap_within_quota", labels.SWAP_WITHIN_QUOTA, basis, -(within * price))
         if beyond > 0:
             price = _rate(swap, "price_beyond_quota", "option")
             self.add("swap_beyond_quota", labels.SWAP_BEYOND_QUOTA, f"−{fmt2(beyond)}㎡ × {fmt2(price)}元/㎡",
@@ -332,6 +458,9 @@ def calculate(rules: Mapping[str, Any], data: HouseholdInput) -> Calculation:
     run.moving()
     run.temporary_housing()
     run.business_interruption()
+    run.equipment()
+    run.land_use()
+    run.extra_quota_cash()
     run.hardship()
     run.signing_bonus()
     run.swap()

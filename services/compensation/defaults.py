@@ -18,6 +18,12 @@ SPECIAL_GROUPS = ("dibao", "disabled", "serious_illness", "only_child")
 TEMPORARY_HOUSING_BASES = ("persons", "area", "none")
 BUILDING_VALUE_METHODS = ("appraised", "replacement")
 CATALOGUE_GROUPS = ("ancillary", "structure")
+INTERRUPTION_METHODS = ("rate", "months")
+HARDSHIP_PER = ("household", "person")
+HARDSHIP_GROUPS = ("dibao", "disabled", "serious_illness")
+QUOTA_GROUPS = ("only_child", "unmarried_adult", "reserved")
+TENANT_ITEMS = ("business_interruption", "equipment", "decoration")
+PAYEES = ("owner", "tenant")
 UNITS = ("个", "台", "米", "㎡", "m³", "株", "座", "口", "处", "户")
 
 
@@ -90,6 +96,21 @@ DEFAULT_RULES: dict[str, Any] = {
     ],
     "swap": {"quota_per_person": "60.00", "price_within_quota": "2500.00", "price_beyond_quota": "6500.00"},
     "tracking_audit_threshold": "5000000.00",
+    # 停产停业损失 may also be an "interruption" section: {"method": "rate" | "months", "months", "rate", "uses"}
+    # ("rate" × the value of the buildings of these uses, or "months" × the recorded monthly loss); a table
+    # without it pays business_interruption's rate × value, which the section, when given, mirrors
+    # 设备搬迁: share of the appraised equipment value (0: none)
+    "equipment": {"share": "0.00"},
+    # moving allowance of these kinds by legal area, at least `minimum` (per_area 0: the flat amount per household)
+    "enterprise_moving": {"per_area": "0.00", "minimum": "0.00", "kinds": ["enterprise"]},
+    # 土地使用权: land area × per_area for these kinds (0: none)
+    "land_use": {"per_area": "0.00", "kinds": ["enterprise"]},
+    # the tenant's (承租户) share of these items when the survey records a tenant (0: all to the owner)
+    "tenant_share": {"business_interruption": "0.00", "equipment": "0.00", "decoration": "0.00"},
+    # extra resettlement area per person of a group (㎡), and its price when the household takes cash
+    "extra_quota": {"only_child": "0.00", "unmarried_adult": "0.00", "reserved": "0.00", "cash_price": "0.00"},
+    # 过渡费 after the promised delivery: months beyond promised_months are paid × overdue_factor (0: no promise)
+    "transition": {"promised_months": 0, "overdue_factor": "1.00"},
     # red lines for policy review (not applied by the calculation)
     "bounds": {"max_total_per_household": "30000000.00", "max_unit_price": "50000.00",
                "max_area_per_household": "3000.00"},

@@ -15,11 +15,14 @@ from services.compensation import labels
 from services.compensation import policy as policy_table
 from services.compensation.defaults import (
     DEFAULT_RULES,
+    HARDSHIP_GROUPS,
     KINDS,
     LEGAL_STATUSES,
     OPTIONS,
+    QUOTA_GROUPS,
     SPECIAL_GROUPS,
     STRUCTURES,
+    TENANT_ITEMS,
     UNITS,
 )
 from services.compensation.rules import CODE, MAX_TIERS, catalogue_items, fmt_ratio, to_decimal
@@ -65,7 +68,12 @@ class Section:
 
 
 OPTIONAL = ("building_value_method", "replacement", "use_appraised", "minimum_compensation", "small_home",
-            "residential_business")
+            "residential_business", "equipment", "enterprise_moving", "land_use", "tenant_share", "extra_quota",
+            "transition")
+INTERRUPTION = (("rate", _l("Share of the value of the buildings")), ("months", _l("Months × the monthly loss")))
+HARDSHIP_PER = (("household", _l("Once per household")), ("person", _l("Per person of the group")))
+TENANT_LABELS = {"business_interruption": labels.BUSINESS_INTERRUPTION, "equipment": labels.EQUIPMENT,
+                 "decoration": _l("Decoration")}
 GROUPS = (("ancillary", _l("Ancillary item")), ("structure", _l("Structure (构筑物)")))
 METHODS = (("appraised", _l("Appraised unit price × legal area")),
            ("replacement", _l("Replacement price × newness rate + location value")))
@@ -79,6 +87,12 @@ def filled(rules: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(dict(rules))
     for key in OPTIONAL:
         out.setdefault(key, copy.deepcopy(DEFAULT_RULES[key]))
+    old = out.get("business_interruption") or {}
+    out.setdefault("interruption", {"method": "rate", "months": 6, "rate": old.get("rate"),
+                                    "uses": list(old.get("uses") or [])})
+    hardship = out["hardship"] = dict(out.get("hardship") or {})
+    hardship.setdefault("per", "household")
+    hardship.setdefault("amounts", {g: hardship.get("amount") for g in HARDSHIP_GROUPS})
     out["catalogue"] = catalogue_items(out)
     return out
 
@@ -147,13 +161,33 @@ def sections(rules: Mapping[str, Any]) -> list[Section]:
             *[Field(f"temporary_housing.months.{o}", _l("Default months: %(option)s", option=labels.OPTION[o]),
                     "integer", unit="月") for o in OPTIONS],
             *[Field(f"temporary_housing.basis.{k}", label, "select", bases) for k, label in kinds]]),
-        Section(_l("Business interruption and hardship"), [
-            Field("business_interruption.rate", _l("Business interruption rate"), "percent", unit="%"),
-            Field("business_interruption.uses", _l("Uses that count as business"), "checks",
-                  tuple(labels.USE.items())),
+        Section(_l("Businesses and tenants"), [
+            Field("interruption.method", _l("Business interruption loss by"), "select", INTERRUPTION),
+            Field("interruption.rate", _l("Business interruption rate"), "percent", unit="%"),
+            Field("interruption.months", _l("Months of business interruption"), "integer", unit="月"),
+            Field("interruption.uses", _l("Uses that count as business"), "checks", tuple(labels.USE.items())),
+            Field("equipment.share", _l("Equipment moving: share of the appraised equipment value"), "percent",
+                  unit="%"),
+            _money("enterprise_moving.per_area", _l("Moving allowance by area, per ㎡"), "元/㎡"),
+            _money("enterprise_moving.minimum", _l("Moving allowance by area, at least"), "元"),
+            Field("enterprise_moving.kinds", _l("Moving allowance by area for"), "checks", kinds),
+            _money("land_use.per_area", _l("Land-use right, per ㎡ of land"), "元/㎡"),
+            Field("land_use.kinds", _l("Land-use right for"), "checks", kinds),
+            *[Field(f"tenant_share.{i}", _l("Tenant's share: %(item)s", item=TENANT_LABELS[i]), "percent", unit="%")
+              for i in TENANT_ITEMS]]),
+        Section(_l("Hardship, extra quota and transition"), [
+            Field("hardship.per", _l("Hardship subsidy paid"), "select", HARDSHIP_PER),
             _money("hardship.amount", _l("Hardship subsidy per household")),
+            *[_money(f"hardship.amounts.{g}", _l("Hardship subsidy per person: %(group)s",
+                                                   group=labels.SPECIAL_GROUP[g])) for g in HARDSHIP_GROUPS],
             Field("hardship.groups", _l("Special groups that qualify"), "checks",
-                  tuple((g, labels.SPECIAL_GROUP[g]) for g in SPECIAL_GROUPS))]),
+                  tuple((g, labels.SPECIAL_GROUP[g]) for g in SPECIAL_GROUPS)),
+            *[_money(f"extra_quota.{g}", _l("Extra quota per person: %(group)s", group=labels.QUOTA_GROUP[g]), "㎡")
+              for g in QUOTA_GROUPS],
+            _money("extra_quota.cash_price", _l("Extra quota taken in cash, per ㎡"), "元/㎡"),
+            Field("transition.promised_months", _l("Promised delivery after (months, 0: no promise)"), "integer",
+                  unit="月"),
+            _money("transition.overdue_factor", _l("Transition allowance after the promised delivery: times"), "×")]),
         Section(_l("Time-limited signing bonus"), [f for i in range(min(tiers + BLANK_TIERS, MAX_TIERS)) for f in (
             Field(f"signing_bonus.{i}.until", _l("Tier %(n)s: signed on or before", n=i + 1), "date"),
             _money(f"signing_bonus.{i}.amount", _l("Tier %(n)s: bonus", n=i + 1)))]),

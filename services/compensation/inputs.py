@@ -9,7 +9,15 @@ from typing import Any
 from marshmallow import ValidationError, post_load, pre_load, validate, validates
 from marshmallow import fields as f
 
-from services.compensation.defaults import KINDS, LEGAL_STATUSES, OPTIONS, SPECIAL_GROUPS, STRUCTURES, USES
+from services.compensation.defaults import (
+    KINDS,
+    LEGAL_STATUSES,
+    OPTIONS,
+    QUOTA_GROUPS,
+    SPECIAL_GROUPS,
+    STRUCTURES,
+    USES,
+)
 from services.errors import InvalidInput
 from services.problems import N_, CodedSchema, problem
 from services.problems import register as register_problems
@@ -56,6 +64,7 @@ class Person:
 
     resettlement: bool
     special_group: str | None = None
+    quota_groups: tuple[str, ...] = ()  # extra resettlement quota: only_child, unmarried_adult, reserved
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,10 @@ class HouseholdInput:
     swap_area: Decimal | None = field(default=None)
     ancillary_value: Decimal | None = None  # the appraisal's value of all ancillary items and structures
     valuation_year: int | None = None  # the year the newness rate is counted to (default: the signing year)
+    tenant: str = ""  # the business's tenant (承租户) as the survey records it; empty: the owner runs it
+    monthly_loss: Decimal | None = None  # the recorded monthly loss (average monthly profit) of the business
+    equipment_value: Decimal | None = None  # the appraised value of the equipment (or the survey list's sum)
+    land_area: Decimal | None = None  # the land-use area (㎡) of an enterprise
 
 
 def _two_places(value: Decimal) -> None:
@@ -111,10 +124,12 @@ class AncillarySchema(CodedSchema):
 class PersonSchema(CodedSchema):
     resettlement = f.Boolean(required=True)
     special_group = f.String(load_default=None, allow_none=True, validate=validate.OneOf(SPECIAL_GROUPS))
+    quota_groups = f.List(f.String(validate=validate.OneOf(QUOTA_GROUPS)), load_default=list,
+                          validate=validate.Length(max=len(QUOTA_GROUPS)))
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Person:
-        return Person(**data)
+        return Person(**{**data, "quota_groups": tuple(data.get("quota_groups") or ())})
 
 
 class HouseholdSchema(CodedSchema):
@@ -131,6 +146,10 @@ class HouseholdSchema(CodedSchema):
     ancillary_value = _decimal(MAX_UNIT_PRICE * 1000, required=False)
     valuation_year = f.Integer(load_default=None, allow_none=True, strict=True,
                                validate=validate.Range(min=2000, max=2100))
+    tenant = f.String(load_default="", validate=validate.Length(max=128))
+    monthly_loss = _decimal(MAX_UNIT_PRICE * 1000, required=False)
+    equipment_value = _decimal(MAX_UNIT_PRICE * 1000, required=False)
+    land_area = _decimal(MAX_AREA * 10, required=False)
 
     @pre_load
     def _bounded_lists(self, data: Any, **kwargs: Any) -> Any:
@@ -179,6 +198,10 @@ def household_input(option: str, household: dict[str, Any]) -> HouseholdInput:
         swap_area=household.get("swap_area"),
         ancillary_value=household.get("ancillary_value"),
         valuation_year=household.get("valuation_year"),
+        tenant=household.get("tenant") or "",
+        monthly_loss=household.get("monthly_loss"),
+        equipment_value=household.get("equipment_value"),
+        land_area=household.get("land_area"),
     )
 
 

@@ -114,3 +114,22 @@ APPRAISED_ANCILLARY = _l("Ancillary items and structures (appraised)")
 SMALL_HOME = _l("Small-home subsidy")
 MINIMUM_COMPENSATION = _l("Minimum compensation top-up")
 NOT_IN_CATALOGUE = _l("(not in the policy's catalogue)")
+
+
+EQUIPMENT = _l("Equipment moving")
+LAND_USE = _l("Land-use right")
+TEMPORARY_HOUSING_OVERDUE = _l("Transition allowance after the promised delivery")
+EXTRA_QUOTA = _l("Extra resettlement quota")
+QUOTA_GROUP = {"only_child": _l("Only child"), "unmarried_adult": _l("Unmarried adult child"),
+               "reserved": _l("Reserved population")}
+PAYEE = {"owner": _l("Owner"), "tenant": _l("Tenant")}
+
+
+def tenant_part(label: Any) -> Any:
+    """The label of the tenant's (承租户) share of an item."""
+    return _l("%(item)s: tenant's share", item=label)
+
+
+def hardship(group: str) -> Any:
+    """The label of the hardship subsidy of one special group, paid per person."""
+    return _l("Hardship subsidy: %(group)s", group=SPECIAL_GROUP.get(group, group))

@@ -10,13 +10,18 @@ from typing import Any
 from services.compensation.defaults import (
     BUILDING_VALUE_METHODS,
     CATALOGUE_GROUPS,
+    HARDSHIP_GROUPS,
+    HARDSHIP_PER,
+    INTERRUPTION_METHODS,
     KINDS,
     LEGAL_STATUSES,
     OPTIONS,
+    QUOTA_GROUPS,
     RULES_FORMAT,
     SPECIAL_GROUPS,
     STRUCTURES,
     TEMPORARY_HOUSING_BASES,
+    TENANT_ITEMS,
     UNITS,
     USES,
 )
@@ -51,7 +56,8 @@ CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TOP_LEVEL = ("format", "building_ratio", "decoration_rate", "ancillary_rate", "moving_allowance",
              "temporary_housing", "business_interruption", "hardship", "signing_bonus", "swap",
              "tracking_audit_threshold", "bounds", "catalogue", "building_value_method", "replacement",
-             "use_appraised", "minimum_compensation", "small_home", "residential_business")
+             "use_appraised", "minimum_compensation", "small_home", "residential_business", "interruption",
+             "equipment", "enterprise_moving", "land_use", "tenant_share", "extra_quota", "transition")
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -247,6 +253,55 @@ def _valuation(check: _Checker, table: dict[str, Any], rules: dict[str, Any]) ->
             "rate": check.ratio(raw.get("rate"), "residential_business.rate")}
 
 
+def _people_and_business(check: _Checker, table: dict[str, Any], rules: dict[str, Any]) -> None:
+    """The optional sections of businesses, tenants, extra quota, hardship per person and overdue transition."""
+    if "interruption" in table:
+        raw = check.mapping(table["interruption"], "interruption")
+        method = raw.get("method")
+        if method not in INTERRUPTION_METHODS:
+            check.fail("interruption.method", problem("one_of"))
+        rules["interruption"] = {"method": method,
+                                 "months": check.integer(raw.get("months"), "interruption.months", 0, 120),
+                                 "rate": check.ratio(raw.get("rate"), "interruption.rate"),
+                                 "uses": check.subset(raw.get("uses"), "interruption.uses", USES)}
+        # the older section mirrors it, for readers that know only that one
+        rules["business_interruption"] = {"rate": rules["interruption"]["rate"],
+                                          "uses": list(rules["interruption"]["uses"])}
+    if "equipment" in table:
+        raw = check.mapping(table["equipment"], "equipment")
+        rules["equipment"] = {"share": check.ratio(raw.get("share"), "equipment.share")}
+    for name in ("enterprise_moving", "land_use"):
+        if name in table:
+            raw = check.mapping(table[name], name)
+            section = {"per_area": check.money(raw.get("per_area"), f"{name}.per_area")}
+            if name == "enterprise_moving":
+                section["minimum"] = check.money(raw.get("minimum"), f"{name}.minimum")
+            section["kinds"] = check.subset(raw.get("kinds"), f"{name}.kinds", KINDS)
+            rules[name] = section
+    if "tenant_share" in table:
+        rules["tenant_share"] = check.keyed(table["tenant_share"], "tenant_share", TENANT_ITEMS, check.ratio)
+    if "extra_quota" in table:
+        rules["extra_quota"] = check.keyed(table["extra_quota"], "extra_quota", (*QUOTA_GROUPS, "cash_price"),
+                                           check.money)
+    if "transition" in table:
+        raw = check.mapping(table["transition"], "transition")
+        factor = check.number(raw.get("overdue_factor"), "transition.overdue_factor", places=2, high=Decimal(10))
+        rules["transition"] = {
+            "promised_months": check.integer(raw.get("promised_months"), "transition.promised_months", 0, 120),
+            "overdue_factor": None if factor is None else fmt2(factor)}
+    hardship = table.get("hardship") if isinstance(table.get("hardship"), dict) else {}
+    if "per" in hardship:
+        if hardship["per"] not in HARDSHIP_PER:
+            check.fail("hardship.per", problem("one_of"))
+        rules["hardship"]["per"] = hardship["per"]
+    if "amounts" in hardship:
+        amounts = check.mapping(hardship["amounts"], "hardship.amounts")
+        for extra in sorted(set(amounts) - set(HARDSHIP_GROUPS)):
+            check.fail(f"hardship.amounts.{extra}", problem("code_unknown"))
+        rules["hardship"]["amounts"] = {g: check.money(amounts[g], f"hardship.amounts.{g}")
+                                        for g in HARDSHIP_GROUPS if g in amounts}
+
+
 def _tiers(check: _Checker, raw: Any) -> list[dict[str, str | None]]:
     if not isinstance(raw, list):
         check.fail("signing_bonus", problem("tiers_list"))
@@ -326,6 +381,7 @@ def validate_rules(raw: Any) -> dict[str, Any]:
                     check.fail(f"ancillary_rate.{code}", problem("catalogue_decides", rate=mirror.get(code) or "—"))
         rules["ancillary_rate"] = mirror
     _valuation(check, table, rules)
+    _people_and_business(check, table, rules)
     if check.errors:
         raise InvalidInput(problem("rules_invalid"), check.errors)
     return rules

@@ -32,6 +32,7 @@ class AppraisalForm(CodedSchema):
                      **{"x-rows-from": "buildings"})
     ancillary_value = money(_l("Ancillary items value (yuan)"), required=False)
     equipment_value = money(_l("Equipment value (yuan)"), required=False)
+    monthly_loss = money(_l("Monthly business-interruption loss (yuan)"), required=False)
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
     no_conflict = declaration_tick()
     conflict_note = declaration_note()

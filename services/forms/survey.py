@@ -43,6 +43,8 @@ class PersonRow(CodedSchema):
     relation = choice(_l("Relation to the head"), RELATIONS)
     hukou_here = f.Boolean(load_default=True, metadata={"title": _l("Hukou here")})
     special_group = choice(_l("Special group"), SPECIAL_GROUPS, required=False)
+    unmarried_adult = f.Boolean(load_default=False, metadata={"title": _l("Unmarried adult child")})
+    reserved = f.Boolean(load_default=False, metadata={"title": _l("Reserved population")})
 
     @pre_load
     def _normalise(self, data: Any, **kwargs: Any) -> Any:
@@ -97,6 +99,8 @@ class BusinessPart(CodedSchema):
     equipment = rows(EquipmentRow, _l("Equipment list"), required=False, maximum=500)
     interruption_basis = text(_l("Basis of the business-interruption loss"), required=False, max_len=2000,
                               widget="textarea")
+    monthly_loss = money(_l("Average monthly profit or loss (yuan)"), required=False)
+    land_area = money(_l("Land-use area (㎡)"), required=False, maximum=10000000)
 
 
 class SurveyForm(CodedSchema):

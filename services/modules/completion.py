@@ -136,7 +136,7 @@ def _number(case: Case, stored: dict[str, Any], now: datetime) -> dict[str, Any]
     agreement.policy_version = stored.get("policy_version")
     agreement.option = stored.get("option")
     agreement.total = Decimal(str(stored["total"])) if stored.get("total") is not None else None
-    agreement.snapshot = {k: stored.get(k) for k in ("items", "total", "option", "move_deadline",
+    agreement.snapshot = {k: stored.get(k) for k in ("items", "total", "payees", "option", "move_deadline",
                                                      "household_signed_on", "head_name", "address")}
     agreement.updated_at = now
     db.session.flush()

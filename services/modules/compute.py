@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import force_locale
 
 from services.compensation import policy as policies
-from services.compensation.calculator import calculate, money
+from services.compensation.calculator import calculate, money, payee_totals
 from services.compensation.catalogue import version_for
 from services.compensation.inputs import Ancillary, HouseholdInput
 from services.compensation.inputs import Building as CalcBuilding
@@ -62,7 +62,9 @@ def calculation_input(case: Case, values: dict[str, Any], valuation_year: int | 
         raise InvalidInput(problem("calc_needs_upstream"), problems)
     ancillary = tuple(Ancillary(code=row["code"], count=int(row["count"]), name=row.get("name") or "")
                       for row in case.doc("survey").get("ancillary") or [])
-    persons = tuple(CalcPerson(resettlement=resettled.get(p.id, False), special_group=p.special_group)
+    surveyed_persons = {row.get("id"): row for row in case.doc("survey").get("persons") or [] if isinstance(row, dict)}
+    persons = tuple(CalcPerson(resettlement=resettled.get(p.id, False), special_group=p.special_group,
+                               quota_groups=quota_groups(surveyed_persons.get(p.id) or {}))
                     for p in case.persons)
     signed_on = values.get("signed_on")
     if isinstance(signed_on, str):
@@ -72,7 +74,30 @@ def calculation_input(case: Case, values: dict[str, Any], valuation_year: int | 
                           ancillary=ancillary, persons=persons, signed_on=signed_on,
                           transition_months=values.get("transition_months"),
                           swap_area=Decimal(str(swap_area)) if swap_area not in (None, "") else None,
-                          ancillary_value=_amount(appraisal_doc.get("ancillary_value")), valuation_year=valuation_year)
+                          ancillary_value=_amount(appraisal_doc.get("ancillary_value")), valuation_year=valuation_year,
+                          **business_input(case.doc("survey"), appraisal_doc))
+
+
+def quota_groups(person: dict[str, Any]) -> tuple[str, ...]:
+    """The groups of extra resettlement quota the survey found a person in (the only child is a special group)."""
+    return tuple(g for g in ("unmarried_adult", "reserved") if person.get(g))
+
+
+def business_input(survey: dict[str, Any], appraisal: dict[str, Any]) -> dict[str, Any]:
+    """The tenant, monthly loss, equipment value and land area of a business, from the survey and the appraisal
+    (the appraisal's figure first; the survey's equipment list adds up when the appraisal has none)."""
+    business = survey.get("business") if isinstance(survey.get("business"), dict) else {}
+    equipment = _amount(appraisal.get("equipment_value"))
+    if equipment is None:
+        values = [_amount(row.get("value")) for row in business.get("equipment") or [] if isinstance(row, dict)]
+        equipment = sum((v for v in values if v is not None), Decimal(0)) if any(v is not None for v in values) \
+            else None
+    return {"tenant": (business.get("tenant") or "").strip(),
+            "monthly_loss": _amount(appraisal.get("monthly_loss")) if appraisal.get("monthly_loss") not in (None, "")
+            else _amount(business.get("monthly_loss")),
+            "equipment_value": equipment,
+            "land_area": _amount(business.get("land_area")) if business.get("land_area") not in (None, "")
+            else _amount(survey.get("homestead_area"))}
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -100,7 +125,9 @@ def calculation_result(case: Case, values: dict[str, Any], now: datetime) -> dic
         items.append({"code": f"adjustment.{number}", "label": adjustment["label"], "basis": adjustment["reason"],
                       "amount": fmt2(amount)})
         total += amount
+    payees = payee_totals(items)
     return {"policy_version": row.version if row is not None else None, "items": items, "total": fmt2(total),
+            "payees": {k: fmt2(v) for k, v in payees.items()} if payees["tenant"] else None,
             "computed_at": now.replace(microsecond=0).isoformat() + "Z",
             "upstream": {m: case.version(m) for m in UPSTREAM["calculation"]}}
 

@@ -40,9 +40,9 @@ register({"module_stale": N_("%(by)s saved this record after you opened it (it i
                              "the page. Compare it with the case file, then save again to keep your version.")})
 
 ID_NUMBER_ROLES = ("surveyor", "rights_officer", "handler", "finance", "admin")
-COMPUTED = {"calculation": ("policy_version", "items", "total", "computed_at", "upstream"),
-            "agreement": ("number", "revision", "template_version", "option", "total", "items", "policy_version",
-                          "head_name", "address", "upstream"),
+COMPUTED = {"calculation": ("policy_version", "items", "total", "payees", "computed_at", "upstream"),
+            "agreement": ("number", "revision", "template_version", "option", "total", "payees", "items",
+                          "policy_version", "head_name", "address", "upstream"),
             "calc_audit": ("checks",), "policy_review": ("checks",)}
 
 
@@ -264,7 +264,8 @@ def agreement_terms(case: Case) -> dict[str, Any]:
     if not calc.get("items"):
         raise InvalidInput(problem("calculation_missing"), {"calculation": [problem("not_calculated")]})
     survey = case.doc("survey")
-    return {"option": calc.get("option"), "total": calc.get("total"), "items": calc.get("items"),
+    return {"option": calc.get("option"), "total": calc.get("total"), "payees": calc.get("payees"),
+            "items": calc.get("items"),
             "policy_version": calc.get("policy_version"), "head_name": survey.get("head_name"),
             "address": survey.get("address"), "upstream": {"calculation": case.version("calculation")}}
 

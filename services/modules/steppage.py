@@ -49,6 +49,7 @@ class StepPage:
     returned: ReturnMarker | None = None
     agreement_scan: bool = False
     agreed_total: Decimal | None = None  # on the payment step: the amount the agreement settles
+    agreed_payees: dict[str, Decimal] | None = None  # and the owner's and tenant's parts, when a tenant has one
 
 
 def step_page(row: HumanTask, values: dict[str, Any], events: list[TaskEvent], now: datetime) -> StepPage:
@@ -70,6 +71,8 @@ def step_page(row: HumanTask, values: dict[str, Any], events: list[TaskEvent], n
     if module == "payment":
         total = case.agreement_total()
         page.agreed_total = abs(total) if total is not None else None
+        payees = case.doc("agreement").get("payees")
+        page.agreed_payees = {k: Decimal(str(v)) for k, v in payees.items()} if isinstance(payees, dict) else None
     return page
 
 
