@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Household, HumanTask, Notification, User, WorkGroup, group_members, user_roles, utcnow
 from bench.database import flask
 from bench.settings import ROOT, Settings
+from services.roles import scope_of
 
 SUPERVISOR_AFTER = timedelta(days=1)
 HELD = (HumanTask.status == "ready", HumanTask.escalation_level == 1, HumanTask.next_escalation_at.is_(None))
@@ -26,7 +27,8 @@ HELD = (HumanTask.status == "ready", HumanTask.escalation_level == 1, HumanTask.
 
 def expected_notices(now) -> tuple[set[int], int]:
     """The held-back overdue steps and how many notices escalation must write for them (computed here from
-    the tables, not by the application's code): the holders (assignee, else the role's users in the project)
+    the tables, not by the application's code): the holders (assignee, else the role's users who reach the household: its work group's for a group-bound
+    role, the project's otherwise)
     and the group's leader, plus the supervisors once a step is a day overdue."""
     rows = db.session.execute(select(HumanTask.id, HumanTask.role, HumanTask.project_id, HumanTask.assignee_id,
                                      HumanTask.due_at, Household.work_group_id)
@@ -36,9 +38,11 @@ def expected_notices(now) -> tuple[set[int], int]:
                                         .join(User, User.id == user_roles.c.user_id).where(User.active.is_(True))):
         roles.setdefault(uid, set()).add(code)
     projects: dict[int, set[int]] = {}
-    for uid, pid in db.session.execute(select(group_members.c.user_id, WorkGroup.project_id)
-                                       .join(WorkGroup, WorkGroup.id == group_members.c.group_id)):
+    groups: dict[int, set[int]] = {}
+    for uid, pid, gid in db.session.execute(select(group_members.c.user_id, WorkGroup.project_id, WorkGroup.id)
+                                            .join(WorkGroup, WorkGroup.id == group_members.c.group_id)):
         projects.setdefault(uid, set()).add(pid)
+        groups.setdefault(uid, set()).add(gid)
     leaders = dict(db.session.execute(select(WorkGroup.id, WorkGroup.leader_id)).all())
     project_leaders: dict[int, set[int]] = {}
     for pid, leader in db.session.execute(select(WorkGroup.project_id, WorkGroup.leader_id)):
@@ -48,8 +52,11 @@ def expected_notices(now) -> tuple[set[int], int]:
     supervisors = {u for u, r in roles.items() if "supervisor" in r}
     expected = 0
     for _tid, role, pid, assignee, due, gid in rows:
-        holders = {assignee} if assignee else {u for u, r in roles.items()
-                                               if role in r and (pid in projects.get(u, ()) or u in sees_all)}
+        if scope_of(role) == "group" and gid:  # a group-bound role: the people of the household's group
+            reach = {u for u in roles if gid in groups.get(u, ()) or (role == "group_leader" and leaders.get(gid) == u)}
+        else:
+            reach = {u for u in roles if pid in projects.get(u, ())}
+        holders = {assignee} if assignee else {u for u, r in roles.items() if role in r and (u in reach or u in sees_all)}
         group_leaders = {leaders[gid]} if gid and leaders.get(gid) else project_leaders.get(pid, set())
         expected += len(holders | group_leaders)
         if now - due >= SUPERVISOR_AFTER:

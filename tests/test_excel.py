@@ -65,7 +65,7 @@ def roster_error(response, status: int = 422) -> dict:
     """The error of a refused roster: the API's shape, plus "rows" for bad cells."""
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
     error = response.get_json()["error"]
-    assert {"code", "message"} <= set(error) <= {"code", "message", "fields", "problems", "rows"}
+    assert {"code", "message"} <= set(error) <= {"code", "message", "fields", "problems", "problem", "rows"}
     if status == 422:
         assert error["fields"] and all(isinstance(v, list) and v for v in error["fields"].values())
     return error
