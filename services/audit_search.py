@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import AuditLog, Household, HumanTask, ProcessDefinition, Project, User
+from app.models import AuditLog, Batch, Household, HumanTask, ProcessDefinition, Project, User, Village, WorkGroup
 from services import audit
 from services.access import require_role, restrict_to_households
 from services.context import Actor
@@ -87,6 +87,7 @@ class TrailNames:
     projects: dict[int, str]
     definitions: dict[int, str]
     by_username: dict[str, str] = field(default_factory=dict)  # username named in details → person's name
+    parts: dict[str, dict[int, str]] = field(default_factory=dict)  # work_group_id / village_id / batch_id → name
 
 
 def names(rows: list[AuditLog]) -> TrailNames:
@@ -119,7 +120,9 @@ def names(rows: list[AuditLog]) -> TrailNames:
                                   .where(Project.id.in_(ids("project", "project_id") or [-1]))).all()
     definitions = db.session.execute(select(ProcessDefinition.id, ProcessDefinition.name)
                                      .where(ProcessDefinition.id.in_(ids("process_definition") or [-1]))).all()
-    return TrailNames(users={i: shown for i, _, shown in users}, steps=dict(steps),
+    parts = {key: dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids("", key) or [-1]))).all())
+             for key, model in (("work_group_id", WorkGroup), ("village_id", Village), ("batch_id", Batch))}
+    return TrailNames(users={i: shown for i, _, shown in users}, steps=dict(steps), parts=parts,
                       by_username={name: shown for _, name, shown in users},
                       households={i: (code, head) for i, code, head in households},
                       step_names=deployed_step_names(), projects=dict(projects), definitions=dict(definitions))

@@ -603,6 +603,7 @@ def test_a_step_with_rows_per_building_starts_with_one_named_row_each(browser: B
     assert 'data-add-row="buildings"' not in body
     page = browser.post(f"/tasks/{row.id}/complete", data={
         "firm": "江城房地产估价有限公司", "appraiser_name": "李评估", "report_no": "PG-1", "report_date": "2026-11-20",
+        "no_conflict": "on",
         **{f"buildings.{i}.building_id": str(b["id"]) for i, b in enumerate(buildings)},
         **{f"buildings.{i}.unit_price": "4000" for i in range(len(buildings))}})
     assert page.status_code == 302, text_of(page)[:2000]

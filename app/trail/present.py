@@ -87,7 +87,8 @@ FIELDS: dict[str, Any] = {
     "project_id": _l("Project"), "household": _l("Household"), "action": _l("Action"), "since": _l("From"),
     "until": _l("To"), "code": _l("Code"), "head_name": _l("Head of household"), "address": _l("Address"),
     "kind": _l("Kind"), "section": _l("Section"), "phone": _l("Phone"), "id_number": _l("ID number"),
-    "work_group_id": _l("Work group"), "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
+    "work_group_id": _l("Work group"), "village_id": _l("Village or section"),
+    "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
     "target": _l("Target"), "by_name": _l("Signed by"), "at": _l("Time"), "checks": _l("Red-line checks"),
     "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
     "display_name": _l("Full name"), "email": _l("E-mail"), "roles": _l("Roles"), "groups": _l("Work groups"),
@@ -256,6 +257,8 @@ class Presenter:
             return self.names.users.get(value, _("Someone else"))
         if key == "project_id":
             return self.names.projects.get(value, "")
+        if key in self.names.parts and isinstance(value, int):
+            return self.names.parts[key].get(value, "")
         if key == "roles" and isinstance(value, str):
             return role_label(value, str(get_locale() or "zh"))
         if key in ("username", "members") and isinstance(value, str):
