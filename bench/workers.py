@@ -27,9 +27,9 @@ HELD = (HumanTask.status == "ready", HumanTask.escalation_level == 1, HumanTask.
 
 def expected_notices(now) -> tuple[set[int], int]:
     """The held-back overdue steps and how many notices escalation must write for them (computed here from
-    the tables, not by the application's code): the holders (assignee, else the role's users who reach the household: its work group's for a group-bound
-    role, the project's otherwise)
-    and the group's leader, plus the supervisors once a step is a day overdue."""
+    the tables, not by the application's code): the holders (assignee, else the role's users who reach the
+    household: its work group's for a group-bound role, the project's otherwise) and the group's leader, plus
+    the supervisors once a step is a day overdue."""
     rows = db.session.execute(select(HumanTask.id, HumanTask.role, HumanTask.project_id, HumanTask.assignee_id,
                                      HumanTask.due_at, Household.work_group_id)
                               .join(Household, Household.id == HumanTask.household_id).where(*HELD)).all()
@@ -56,7 +56,8 @@ def expected_notices(now) -> tuple[set[int], int]:
             reach = {u for u in roles if gid in groups.get(u, ()) or (role == "group_leader" and leaders.get(gid) == u)}
         else:
             reach = {u for u in roles if pid in projects.get(u, ())}
-        holders = {assignee} if assignee else {u for u, r in roles.items() if role in r and (u in reach or u in sees_all)}
+        holders = {assignee} if assignee else {u for u, r in roles.items()
+                                               if role in r and (u in reach or u in sees_all)}
         group_leaders = {leaders[gid]} if gid and leaders.get(gid) else project_leaders.get(pid, set())
         expected += len(holders | group_leaders)
         if now - due >= SUPERVISOR_AFTER:
