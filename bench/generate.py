@@ -21,6 +21,7 @@ from bench.people import Office
 from bench.settings import Settings
 from bench.templates import Snapshot, TemplateSet
 from services import escalation, notifications
+from services.roles import SIGNERS, scope_of
 
 PLAN_WEIGHTS = (0.40, 0.15, 0.10, 0.15, 0.20)
 PROJECT_WEIGHTS = (0.40, 0.30, 0.20, 0.10, 0.05, 0.05)
@@ -86,7 +87,8 @@ def _prepare(templates: TemplateSet, office: Office) -> list[list[_Shot]]:
 
 
 class _Team:
-    """Per project and work group: the users a case's template users become, and their names as markers."""
+    """Per project and work group: the users a case's template users become (for a group-bound role people
+    of the case's group, its leader for the group leader's), and their names as markers."""
 
     def __init__(self, office: Office):
         self.office = office
@@ -94,14 +96,15 @@ class _Team:
         template_project = office.projects[0]
         self.maps: dict[tuple[int, int], tuple[dict[int, int], dict[str, str]]] = {}
         for project in office.projects:
-            for g in range(len(office.groups[project])):
+            for g, group in enumerate(office.groups[project]):
                 users, tokens = {}, {}
                 for (pid, role), ids in office.users.items():
                     if pid != template_project:
                         continue
                     targets = office.users[(project, role)]
+                    reach = office.pool(project, role, group) if scope_of(role) == "group" else []
                     for k, uid in enumerate(ids):
-                        new = targets[(k + g) % len(targets)]
+                        new = reach[k % len(reach)] if reach else targets[(k + g) % len(targets)]
                         users[uid] = new
                         tokens[f"u{uid}"], tokens[f"d{uid}"] = names[new]
                 self.maps[(project, g)] = (users, tokens)
@@ -207,7 +210,7 @@ def _escalation_state(rng: random.Random, shot: _Shot, rows: list, ctx: clone.Co
     """Claim some open steps; set their escalation as the worker would have; the reminders it sent."""
     table = shot.compiled.tables[clone.INDEX["human_tasks"]]
     c = {name: table.col(name) for name in ("id", "status", "role", "assignee_id", "claimed_at", "created_at",
-                                             "due_at", "escalation_level", "next_escalation_at", "name")}
+                                             "due_at", "escalation_level", "next_escalation_at", "name", "bpmn_id")}
     notif = shot.compiled.tables[n_notif]
     code = ctx.tokens["C"]
     instance_id = ctx.start[clone.INDEX["process_instances"]]
@@ -216,9 +219,10 @@ def _escalation_state(rng: random.Random, shot: _Shot, rows: list, ctx: clone.Co
         if row[c["status"]] != "ready":
             continue
         role = row[c["role"]]
-        pool = set(office.users.get((project, role), ())) or supervisors
+        pool = set(office.pool(project, role, group)) or supervisors
         if row[c["assignee_id"]] is None and rng.random() < CLAIMED_SHARE:
-            row[c["assignee_id"]] = rng.choice(sorted(pool))
+            bound = SIGNERS.get(row[c["bpmn_id"]], ("", ""))[1] == "leader" and office.leaders.get(group)
+            row[c["assignee_id"]] = bound or rng.choice(sorted(pool))  # a leader's signature: the leader's claim
             row[c["claimed_at"]] = row[c["created_at"]] + timedelta(hours=1)
         holders = {row[c["assignee_id"]]} if row[c["assignee_id"]] else pool
         created, due = row[c["created_at"]], row[c["due_at"]]

@@ -13,6 +13,7 @@ from app.models import Household, HumanTask
 from bench.httpclient import Client
 from bench.people import Office
 from bench.settings import PASSWORD, Settings
+from services.roles import scope_of
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -24,12 +25,17 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def busy_inbox(office: Office) -> tuple[str, int, str, int]:
-    """The role with the most open steps in one project: (username, project, role, open steps)."""
-    project, role, count = db.session.execute(
-        select(HumanTask.project_id, HumanTask.role, func.count()).where(HumanTask.status == "ready",
-                                                                          HumanTask.role != "supervisor")
-        .group_by(HumanTask.project_id, HumanTask.role).order_by(func.count().desc()).limit(1)).one()
-    uid = office.users[(project, role)][0]
+    """The user whose role has the most open steps within its reach (a group-bound role: one work group's
+    households; a project-wide role: the project's): (username, project, role, open steps)."""
+    counts: dict[tuple[int, str, int | None], int] = {}
+    for project, role, group, count in db.session.execute(
+            select(HumanTask.project_id, HumanTask.role, HumanTask.work_group_id, func.count())
+            .where(HumanTask.status == "ready", HumanTask.role != "supervisor")
+            .group_by(HumanTask.project_id, HumanTask.role, HumanTask.work_group_id)):
+        key = (project, role, group if scope_of(role) == "group" else None)
+        counts[key] = counts.get(key, 0) + count
+    (project, role, group), count = max(counts.items(), key=lambda item: item[1])
+    uid = office.pool(project, role, group)[0] if group else office.users[(project, role)][0]
     return office.usernames[uid], project, role, count
 
 

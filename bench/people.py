@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Project, Role, User, WorkGroup, utcnow
 from bench.settings import PASSWORD, Settings
 from services import identity
+from services.roles import scope_of
 from services.tx import transaction
 
 WORKING_ROLES = ("surveyor", "appraiser", "rights_officer", "accountant", "calc_auditor", "policy_reviewer",
@@ -28,6 +29,7 @@ class Office:
     groups: dict[int, list[int]] = field(default_factory=dict)          # project -> group ids
     leaders: dict[int, int] = field(default_factory=dict)               # group -> leader user id
     users: dict[tuple[int, str], list[int]] = field(default_factory=dict)  # (project, role) -> user ids
+    user_group: dict[int, int] = field(default_factory=dict)            # project user -> their work group
     usernames: dict[int, str] = field(default_factory=dict)
     supervisors: list[int] = field(default_factory=list)
     admin: int = 0
@@ -35,6 +37,24 @@ class Office:
     def user_role(self) -> dict[int, tuple[int, str]]:
         """user id -> (project, role) of the project users."""
         return {uid: key for key, ids in self.users.items() for uid in ids}
+
+    def pool(self, project: int, role: str, group: int) -> list[int]:
+        """The holders of the role who reach a household of the group, as the application's access rule
+        has it: the group's members for a group-bound role (for group_leader also the group's leader, who
+        comes first), the project's holders for a project-wide role."""
+        holders = self.users.get((project, role), [])
+        if scope_of(role) != "group":
+            return list(holders)
+        members = [uid for uid in holders if self.user_group.get(uid) == group]
+        if role == "group_leader":
+            leader = self.leaders.get(group)
+            return ([leader] if leader else []) + [uid for uid in members if uid != leader]
+        return members
+
+    def acting(self, project: int, role: str, group: int) -> int:
+        """The user who completes an unclaimed step of the role on a household of the group: the first who
+        reaches it (a leader's signature: the leader), a supervisor for the supervisors' steps."""
+        return (self.pool(project, role, group) or self.supervisors)[0]
 
 
 def build(settings: Settings) -> Office:
@@ -78,6 +98,7 @@ def build(settings: Settings) -> Office:
             office.leaders.update({g.id: g.leader_id for g in groups})
             for role, members in by_role.items():
                 office.users[(project.id, role)] = [m.id for m in members]
+            office.user_group.update({m.id: g.id for g in groups for m in g.members})
         db.session.flush()
         office.supervisors = [s.id for s in supervisors]
         office.admin = admin.id
@@ -96,6 +117,7 @@ def load() -> Office:
         office.leaders[group.id] = group.leader_id
         for member in group.members:
             members[member.id] = group.project_id
+            office.user_group.setdefault(member.id, group.id)
     for project in db.session.scalars(select(Project).order_by(Project.id)):
         office.projects.append(project.id)
         office.project_codes[project.id] = project.code

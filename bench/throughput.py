@@ -59,7 +59,7 @@ def _prepare(app: Flask, office: Office, households: list[int], rng: random.Rand
         rows = db.session.scalars(select(HumanTask).where(HumanTask.household_id.in_(households),
                                                           HumanTask.status == "ready").order_by(HumanTask.id)).all()
         for row in rows:
-            uid = row.assignee_id or (office.users.get((row.project_id, row.role)) or office.supervisors)[0]
+            uid = row.assignee_id or office.acting(row.project_id, row.role, row.work_group_id)
             user = db.session.get(User, uid)
             household = db.session.get(Household, row.household_id)
             templates._scan(user, household, row.bpmn_id, now)
