@@ -203,6 +203,7 @@ def add_member(group_id: int):
 @bp.post("/setup/group/<int:group_id>/members/remove")
 def remove_member(group_id: int):
     user_id = request.form.get("user_id", "")
+    setup.part(page_actor(), WorkGroup, group_id)  # an unknown group is a 404, not a message on its page
     try:
         setup.remove_member(page_actor(), group_id, int(user_id) if user_id.isascii() and user_id.isdigit() else 0,
                             now=utcnow())
