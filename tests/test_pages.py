@@ -585,7 +585,7 @@ def test_lists_of_records_in_a_module_show_as_tables(ctx: Flask) -> None:
     assert ("户主", "张三") in rows and all("persons" not in label for label, _ in rows)
     assert [t.title for t in tables] == ["家庭人口", "企业/店面情况 · 设备清单"]
     assert tables[0].columns == ["姓名", "身份证号", "与户主关系", "本地户籍", "特殊群体", "未婚成年子女", "预留人口"]
-    assert tables[0].rows == [["张三", "—", "户主", "—", "—"], ["张小", "—", "—", "—", "—"]]
+    assert tables[0].rows == [["张三", "—", "户主", "—", "—", "—", "—"], ["张小", "—", "—", "—", "—", "—", "—"]]
     assert tables[1].columns == ["设备", "数量", "账面价值（元）"] and tables[1].rows == [["冷柜", "2", "—"]]
 
 
