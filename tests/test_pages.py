@@ -587,6 +587,9 @@ def test_lists_of_records_in_a_module_show_as_tables(ctx: Flask) -> None:
     assert tables[0].columns == ["姓名", "身份证号", "与户主关系", "本地户籍", "特殊群体", "未婚成年子女", "预留人口"]
     assert tables[0].rows == [["张三", "—", "户主", "—", "—", "—", "—"], ["张小", "—", "—", "—", "—", "—", "—"]]
     assert tables[1].columns == ["设备", "数量", "账面价值（元）"] and tables[1].rows == [["冷柜", "2", "—"]]
+    with ctx.app_context(), ctx.test_request_context("/"):  # the payees' totals are rows of the items table only
+        labels = [label for label, _ in module_rows("calculation", {"total": "3.00", "payees": None}, "zh")]
+    assert labels == ["合计"]
 
 
 def test_a_step_with_rows_per_building_starts_with_one_named_row_each(browser: Browser, world: factories.World) -> None:

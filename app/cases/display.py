@@ -27,8 +27,9 @@ _EXTRA = {"by_name": _l("Signed by"), "at": _l("Signed at"), "number": _l("Agree
           "policy_version": _l("Policy version"), "computed_at": _l("Calculated at"),
           "head_name": _l("Head of household"), "address": _l("Address"),
           "option": _l("Compensation option"), "decision": _l("Decision"), "opinion": _l("Opinion")}
-# bookkeeping that is no part of the office's file (one version number per module: the record's own)
-_SKIPPED = ("by", "by_username", "upstream", "revision", "template_version", "id")
+# bookkeeping that is no part of the office's file (one version number per module: the record's own; the owner's
+# and tenant's totals are rows of the items table)
+_SKIPPED = ("by", "by_username", "upstream", "revision", "template_version", "id", "payees")
 _TIMES = ("at", "computed_at")
 _REFS = {"building_id": "buildings", "person_id": "persons"}
 
