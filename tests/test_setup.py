@@ -50,7 +50,8 @@ def test_a_project_with_villages_batches_and_two_groups_through_the_services(wor
     second = setup.create_group(admin, project.id, {"name": "二组", "leader": "leader_b", "members": ["member_3"]},
                                 now=now)
     setup.add_member(admin, second.id, {"username": "leader_b"}, now=now)
-    setup.remove_member(admin, first.id, first.members[-1].id, now=now)
+    member_2 = next(m for m in first.members if m.username == "member_2")
+    setup.remove_member(admin, first.id, member_2.id, now=now)
     setup.update_village(admin, village.id, {"name": "东村（一片）", "notes": "含老街"}, now=now)
     setup.update_batch(admin, batch.id, {"name": "首批"}, now=now)
     setup.update_group(admin, second.id, {"name": "第二组"}, now=now)

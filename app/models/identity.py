@@ -112,7 +112,9 @@ class WorkGroup(db.Model):
 
     project: Mapped[Project] = relationship(back_populates="groups")
     leader: Mapped[User | None] = relationship(foreign_keys=[leader_id])
-    members: Mapped[list[User]] = relationship(secondary=group_members, back_populates="groups")
+    members: Mapped[list[User]] = relationship(
+        secondary=group_members, back_populates="groups", order_by="User.id"
+    )
 
 
 class User(UserMixin, db.Model):
@@ -131,7 +133,7 @@ class User(UserMixin, db.Model):
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     groups: Mapped[list[WorkGroup]] = relationship(
-        secondary=group_members, back_populates="members", lazy="selectin"
+        secondary=group_members, back_populates="members", lazy="selectin", order_by="WorkGroup.id"
     )
 
     @property
