@@ -131,7 +131,7 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by="Role.id")
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by="Role.code")
     groups: Mapped[list[WorkGroup]] = relationship(
         secondary=group_members, back_populates="members", lazy="selectin", order_by="WorkGroup.id"
     )
