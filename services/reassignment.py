@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Household, User, Village, WorkGroup
+from app.models import ConflictDeclaration, Household, User, Village, WorkGroup
 from app.models.identity import group_members, user_roles
 from services.roles import SEES_ALL, SIGNERS, scope_of
 
@@ -33,10 +33,12 @@ class Pool(NamedTuple):
     group_id: int | None
     bound: int | None
     strict: bool = False  # the group binds everyone, supervisors and administrators too
+    excluded: frozenset[int] = frozenset()  # who declared a conflict of interest with the household (回避)
 
 
 def pools(steps: Iterable[Any]) -> dict[int, Pool]:
-    """Each step's pool by step id (steps: HumanTask rows); two queries for all the leaders and cadres."""
+    """Each step's pool by step id (steps: HumanTask rows); a query each for the leaders, the cadres and the
+    conflicts of interest declared on the steps' households."""
     steps = list(steps)
     groups = {s.work_group_id for s in steps if s.work_group_id is not None}
     leaders = dict(db.session.execute(select(WorkGroup.id, WorkGroup.leader_id)
@@ -45,6 +47,7 @@ def pools(steps: Iterable[Any]) -> dict[int, Pool]:
     cadres = dict(db.session.execute(select(Household.id, Village.cadre_id)
                                      .join(Village, Village.id == Household.village_id)
                                      .where(Household.id.in_(village_steps))).all()) if village_steps else {}
+    conflicts = _conflicts(steps)
     result = {}
     for step in steps:
         rule = SIGNERS.get(step.bpmn_id, ("", ""))[1]
@@ -55,8 +58,21 @@ def pools(steps: Iterable[Any]) -> dict[int, Pool]:
             bound = cadres.get(step.household_id)
         grouped = scope_of(step.role) == "group" or rule in ("leader", "group")
         result[step.id] = Pool(step.role, step.project_id, step.work_group_id if grouped else None, bound,
-                               rule == "group")
+                               rule == "group", conflicts.get((step.household_id, step.bpmn_id), frozenset()))
     return result
+
+
+def _conflicts(steps: list[Any]) -> dict[tuple[int, str], frozenset[int]]:
+    """Who declared a conflict of interest, by household and step."""
+    households = {s.household_id for s in steps}
+    if not households:
+        return {}
+    found: dict[tuple[int, str], set[int]] = {}
+    for household_id, bpmn_id, user_id in db.session.execute(
+            select(ConflictDeclaration.household_id, ConflictDeclaration.bpmn_id, ConflictDeclaration.user_id)
+            .where(ConflictDeclaration.household_id.in_(households), ConflictDeclaration.conflict.is_(True))):
+        found.setdefault((household_id, bpmn_id), set()).add(user_id)
+    return {key: frozenset(users) for key, users in found.items()}
 
 
 def candidates(wanted: Iterable[Pool]) -> dict[Pool, list[Candidate]]:
@@ -90,6 +106,8 @@ def candidates(wanted: Iterable[Pool]) -> dict[Pool, list[Candidate]]:
 
 def _reaches(pool: Pool, uid: int, held: dict[int, set[str]], projects: dict[int, set[int]],
              groups: dict[int, set[int]]) -> bool:
+    if uid in pool.excluded:
+        return False
     if pool.bound is not None:
         return uid == pool.bound
     if pool.strict:  # the household's group signs, whoever else sees the case

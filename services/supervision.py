@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
-from services import audit, history, notifications, store
+from services import audit, history, integrity, notifications, store
 from services.access import action_problem, in_scope, require_role, restrict_by_household, restrict_to_households
 from services.context import Actor
 from services.errors import InvalidInput
@@ -35,6 +35,7 @@ register_problems({
     "reassign_step_closed": N_("%(step)s of %(household)s: no longer open"),
     "reassign_no_role": N_("%(step)s of %(household)s: %(person)s does not hold the role %(role)s"),
     "reassign_no_project": N_("%(step)s of %(household)s: %(person)s does not work on this project"),
+    "reassign_conflict": N_("%(step)s of %(household)s: %(person)s declared a conflict of interest"),
     "reassign_refused": N_("some steps cannot go to this person"),
 })
 
@@ -158,6 +159,8 @@ def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
                 problems.append(problem("reassign_no_role", **_step(row), person=target.display_name, role=row.role))
             elif action_problem(target, row) is not None:
                 problems.append(problem("reassign_no_project", **_step(row), person=target.display_name))
+            elif integrity.conflicted(row.household_id, row.bpmn_id, target.id):
+                problems.append(problem("reassign_conflict", **_step(row), person=target.display_name))
         if problems:
             raise InvalidInput(problem("reassign_refused"), {"task_ids": problems})
         for row in rows:

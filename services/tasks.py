@@ -265,6 +265,8 @@ def _set_assignee(actor: Actor, task_id: int, now: datetime, *, claim: bool) -> 
     """One conditional UPDATE: only an open step that is free or already the actor's changes hands."""
     with transaction():
         row = task_for_action(actor.user, task_id)
+        if claim and _declared_conflict(row, actor.id):
+            raise Conflict(problem("conflict_declared"), code="conflict_declared")
         store.lock_instances_of_steps([row.id])  # the instance before its step, as every change to a case
         values = ({"assignee_id": actor.id,
                    "claimed_at": case((HumanTask.assignee_id == actor.id, HumanTask.claimed_at), else_=now)}
@@ -285,6 +287,12 @@ def _set_assignee(actor: Actor, task_id: int, now: datetime, *, claim: bool) -> 
         audit.record(actor, "task.claim" if claim else "task.release", "human_task", row.id,
                      household_id=row.household_id, at=now)
     return row
+
+
+def _declared_conflict(row: HumanTask, user_id: int) -> bool:
+    from services.integrity import conflicted  # integrity builds on this module
+
+    return conflicted(row.household_id, row.bpmn_id, user_id)
 
 
 def form_values(row: HumanTask) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, ConflictDeclaration, HumanTask, WorkGroup
-from services import integrity, internal_audit
+from app.models import AuditLog, ConflictDeclaration, HumanTask, WorkGroup, utcnow
+from services import integrity, internal_audit, reassignment, supervision
+from services.errors import InvalidInput
 from tests import factories
 from tests.api_support import assert_error, case_at, fast_passwords  # noqa: F401
 from tests.case_data import PNG
@@ -78,6 +79,7 @@ def test_the_appraisal_needs_the_declaration_and_a_declared_conflict_blocks_it(w
     assert declared.get_json()["conflict"] is True
     blocked = api.post(f"/api/v1/tasks/{task['id']}/complete", as_="appraiser", json={"data": data})
     assert_error(blocked, 409, "conflict_declared")
+    assert_error(api.post(f"/api/v1/tasks/{task['id']}/claim", as_="appraiser"), 409, "conflict_declared")
     client.post("/login", data={"username": "appraiser", "password": factories.PASSWORD})
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert "本人与该户无利害关系" in page and "申报利害关系并回避" in page
@@ -90,6 +92,7 @@ def test_the_appraisal_needs_the_declaration_and_a_declared_conflict_blocks_it(w
         other = identity.create_user("appraiser2", factories.PASSWORD, "第二评估员", ["appraiser"])
         group = db.session.scalar(select(WorkGroup).where(WorkGroup.project_id == world.project.id))
         group.members.append(other)
+    _reassignment_passes_over(world, task["id"], declared_by=world.users["appraiser"], other=other)
     done = api.post(f"/api/v1/tasks/{task['id']}/complete", as_="appraiser2",
                     json={"data": {**data, "conflict_note": "与该户无亲属及经济往来"}})
     assert done.status_code == 200, done.get_json()
@@ -99,6 +102,18 @@ def test_the_appraisal_needs_the_declaration_and_a_declared_conflict_blocks_it(w
     shown = client.get(f"/cases/{task['household_id']}").get_data(as_text=True)
     assert "回避声明" in shown and "申报存在利害关系" in shown
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "integrity.conflict")) is not None
+
+
+def _reassignment_passes_over(world, task_id: int, *, declared_by, other) -> None:
+    """The reassignment list leaves out who declared a conflict, and a reassignment to them is refused."""
+    row = db.session.get(HumanTask, task_id)
+    pool = reassignment.pools([row])[row.id]
+    offered = [c.id for c in reassignment.candidates([pool])[pool]]
+    assert other.id in offered and declared_by.id not in offered
+    with pytest.raises(InvalidInput) as refused:
+        supervision.reassign(world.actor("supervisor"), [task_id], declared_by.id, utcnow())
+    assert [p.code for p in refused.value.fields["task_ids"]] == ["reassign_conflict"]
+    assert db.session.get(HumanTask, task_id).assignee_id is None
 
 
 def test_a_step_without_a_declaration_cannot_declare_a_conflict(world, api):
