@@ -91,6 +91,7 @@ class HumanTask(db.Model):
         Index("ix_human_tasks_open_steps", "project_id", "bpmn_id", postgresql_where=_OPEN, sqlite_where=_OPEN,
               postgresql_include=["due_at", "name"]),
         Index("ix_human_tasks_open_instance", "instance_id", postgresql_where=_OPEN, sqlite_where=_OPEN),
+        Index("ix_human_tasks_open_household", "household_id", postgresql_where=_OPEN, sqlite_where=_OPEN),
         Index("ix_human_tasks_open_assignee", "assignee_id", "due_at", "created_at", "id", postgresql_where=_OPEN,
               sqlite_where=_OPEN),
         Index("ix_human_tasks_instance_status", "instance_id", "status"),
