@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Household, HumanTask, Project, User, WorkGroup, utcnow
-from services import definitions, demo_data, escalation, households, identity, runtime, setup, staff
+from services import definitions, demo_data, demo_integrity, escalation, households, identity, runtime, setup, staff
 from services.compensation import policy as compensation_policy
 from services.context import Actor
 from services.roles import ROLES
@@ -72,6 +72,7 @@ def seed(password: str, upload_dir: str, households: int = 60, now: datetime | N
         _make_case(rng, admin, crews[road_groups[0].id], road, road_groups[0], 100 + index, index % 3, index == 1,
                    None, now, upload_dir, kind="shop")
         created += 1
+    demo_integrity.seed(users, project, now, upload_dir)
     notices = escalation.run(now, escalation.EscalationTimes())  # reminders and overdue notices for the demo
     return f"{len(users)} users, projects {project.code} and {road.code}, {created} households, {notices} notices"
 

@@ -30,6 +30,9 @@ CATEGORY_LABELS: dict[str, Any] = {
     "vacated": _l("Vacating acceptance"), "demolished": _l("Demolition acceptance"),
     "title_cancelled": _l("Title cancellation"), "ruling": _l("Administrative ruling"),
     "court": _l("Court document"), "audit_report": _l("Audit report"), "other": _l("Other"),
+    # a project's own files (integrity and internal audit), named in the trail the same way
+    "selection_minutes": _l("Minutes of the appraisal firm's selection"),
+    "rectification": _l("Rectification evidence"),
 }
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
               "application/pdf": ".pdf", files.DOCX: ".docx", files.XLSX: ".xlsx"}

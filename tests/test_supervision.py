@@ -10,7 +10,16 @@ from openpyxl import load_workbook
 from sqlalchemy import event, select
 
 from app.extensions import db
-from app.models import CompletionDay, HumanTask, Notification, ProcessInstance, TaskEvent, utcnow
+from app.models import (
+    AuditFinding,
+    CompletionDay,
+    FirmSelection,
+    HumanTask,
+    Notification,
+    ProcessInstance,
+    TaskEvent,
+    utcnow,
+)
 from services import reports, supervision
 from services.errors import Forbidden, InvalidInput
 from tests.factories import PASSWORD, complete_open_step, new_household
@@ -199,6 +208,10 @@ def test_the_seed_leaves_reminders_of_every_kind(ctx):
     assert {"survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review", "agreement_draft",
             "sign_handler", "payment", "archive"} <= steps
     assert db.session.scalar(select(ProcessInstance).where(ProcessInstance.status == "completed")) is not None
+    findings = db.session.execute(select(AuditFinding.bpmn_id, AuditFinding.state).order_by(AuditFinding.id)).all()
+    assert [tuple(f) for f in findings] == [("survey", "open"), ("appraisal", "rectified"), ("calculation", "closed")]
+    selection = db.session.scalar(select(FirmSelection))
+    assert selection.method == "negotiation" and selection.minutes_file_id is not None
 
 
 def test_trend_counts_each_closed_day_once_and_today_live(world):
