@@ -34,6 +34,10 @@ register_problems({
     "group_not_found": N_("work group not found"),
     "member_not_found": N_("not a member of this work group"),
     "member_already": N_("already a member of this work group"),
+    "reopen_not_closed": N_("only a closed project can be reopened"),
+    "part_in_use": N_("%(households)s households still belong to it: it cannot be removed"),
+    "group_has_open_steps": N_("%(steps)s open steps still belong to this work group: it cannot be removed"),
+    "batch_has_selections": N_("the choice of an appraisal firm for this batch is on record: it cannot be removed"),
 })
 
 

@@ -9,12 +9,13 @@ from typing import Any
 
 from marshmallow import fields as f
 from marshmallow import validate
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Batch, Project, Village, WorkGroup
+from app.models import Batch, FirmSelection, Household, HumanTask, Project, Village, WorkGroup
 from services import audit
 from services.context import Actor
-from services.errors import InvalidInput
+from services.errors import Conflict, InvalidInput
 from services.problems import CodedSchema, Problem, problem
 from services.setup.common import (
     _admin,
@@ -165,12 +166,14 @@ class Part:
     keys: tuple[str, ...]
     check: Callable[[dict, dict], dict] | None
     missing: str
+    households: Any  # the households' column that names it
 
 
 PARTS = {
-    "village": Part(Village, VillageInput, VILLAGE_KEYS, _village_values, "village_not_found"),
-    "batch": Part(Batch, BatchInput, BATCH_KEYS, None, "batch_not_found"),
-    "work_group": Part(WorkGroup, GroupInput, GROUP_KEYS, _group_values, "group_not_found"),
+    "village": Part(Village, VillageInput, VILLAGE_KEYS, _village_values, "village_not_found", Household.village_id),
+    "batch": Part(Batch, BatchInput, BATCH_KEYS, None, "batch_not_found", Household.batch_id),
+    "work_group": Part(WorkGroup, GroupInput, GROUP_KEYS, _group_values, "group_not_found",
+                       Household.work_group_id),
 }
 
 
@@ -198,6 +201,58 @@ def _update_part(actor: Actor, kind: str, row_id: int, data: Any, now: datetime)
         values = _checked(spec.schema, spec.model, _changeable(row.project), row, data, spec.check)
         _save_part(actor, row, values, spec.keys, kind, kind, now, created=False)
     return row
+
+
+def _count(model: type, *conditions: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+
+
+def _refuse_if_used(kind: str, row: Any) -> None:
+    """A part still named by a household — a work group also by an open step, a batch by the record of how its
+    appraisal firm was chosen — is not removed (409, counting them)."""
+    households = _count(Household, PARTS[kind].households == row.id)
+    if households:
+        raise Conflict(problem("part_in_use", households=households), code="part_in_use")
+    if kind == "work_group":
+        steps = _count(HumanTask, HumanTask.work_group_id == row.id, HumanTask.status == "ready")
+        if steps:
+            raise Conflict(problem("group_has_open_steps", steps=steps), code="group_has_open_steps")
+    if kind == "batch" and _count(FirmSelection, FirmSelection.batch_id == row.id):
+        raise Conflict(problem("batch_has_selections"), code="batch_has_selections")
+
+
+def _delete_part(actor: Actor, kind: str, row_id: int, now: datetime) -> Project:
+    """Remove a part nothing uses (a work group with its memberships); the trail keeps what it was."""
+    spec = PARTS[kind]
+    with transaction():
+        _admin(actor)
+        row = _of(spec.model, row_id, spec.missing)
+        project = _changeable(row.project)
+        _refuse_if_used(kind, row)
+        before = {**_snapshot(row, spec.keys), "project_id": project.id}
+        if kind == "work_group":
+            before["members"] = [member.username for member in row.members]
+        db.session.delete(row)
+        db.session.flush()
+        audit.record(actor, f"{kind}.delete", kind, row_id, before=before, after={"name": before["name"]}, at=now)
+    db.session.expire(project)
+    return project
+
+
+def delete_village(actor: Actor, village_id: int, *, now: datetime) -> Project:
+    """Remove a village or section no household belongs to; its project comes back."""
+    return _delete_part(actor, "village", village_id, now)
+
+
+def delete_batch(actor: Actor, batch_id: int, *, now: datetime) -> Project:
+    """Remove a batch no household belongs to and no firm selection names; its project comes back."""
+    return _delete_part(actor, "batch", batch_id, now)
+
+
+def delete_group(actor: Actor, group_id: int, *, now: datetime) -> Project:
+    """Remove a work group no household and no open step belongs to, its members with it; its project comes
+    back."""
+    return _delete_part(actor, "work_group", group_id, now)
 
 
 def part(actor: Actor, model: type, row_id: int) -> Any:

@@ -17,6 +17,7 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.forms.values import BoundedDate
 from services.problems import CodedSchema, Problem, Template, name_param, problem
 from services.setup.common import _admin, _changeable, _load, _project, _refuse, _snapshot, _text
+from services.text import writable
 from services.tx import transaction
 
 NEXT_STATUS = {"active": "closed", "closed": "archived"}
@@ -77,6 +78,12 @@ class StatusInput(CodedSchema):
     """The status a project moves to: active → closed → archived."""
 
     status = f.String(required=True, validate=validate.OneOf(("closed", "archived")))
+
+
+class ReopenInput(CodedSchema):
+    """Why a closed project is opened again: the trail keeps it."""
+
+    reason = f.String(required=True, validate=[validate.Length(min=10, max=500), writable])
 
 
 @dataclass(frozen=True)
@@ -217,6 +224,24 @@ def close_project(actor: Actor, project_id: int, *, now: datetime) -> Project:
 def archive_project(actor: Actor, project_id: int, *, now: datetime) -> Project:
     """Archive a closed project."""
     return set_status(actor, project_id, {"status": "archived"}, now=now)
+
+
+def reopen_project(actor: Actor, project_id: int, data: Any, *, now: datetime) -> Project:
+    """Open a closed project again, with a written reason (it takes new households once more); an archived
+    project stays archived."""
+    with transaction():
+        _admin(actor)
+        project = _changeable(_project(project_id))
+        if project.status != "closed":
+            raise Conflict(problem("reopen_not_closed"), code="reopen_not_closed")
+        if isinstance(data, dict) and isinstance(data.get("reason"), str):
+            data = {**data, "reason": data["reason"].strip()}
+        reason = _load(ReopenInput, data)["reason"]
+        before = {"name": project.name, "closed_at": project.closed_at}
+        project.status, project.closed_at = "active", None
+        audit.record(actor, "project.reopen", "project", project.id, before=before,
+                     after={"name": project.name, "reopen_reason": reason}, at=now)
+    return project
 
 
 def ensure_open(project: Project) -> None:
