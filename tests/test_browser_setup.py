@@ -1,6 +1,6 @@
 """Browser test of setting up a project on the pages only: the administrator creates a member of staff, a
-project, a village, a batch and two work groups with their leaders and members, a refused form keeping what was
-typed."""
+project, a village, a batch (removed again while no household is in it) and two work groups with their leaders
+and members, a refused form keeping what was typed."""
 from __future__ import annotations
 
 import time
@@ -96,6 +96,12 @@ def test_the_administrator_sets_up_a_project_on_the_pages(staff: Site, page: Pag
     batch.locator("#batch-notes").fill("先行签约")
     batch.get_by_test_id("add-batch").click()
     expect(page.locator('[data-batch="第一批"]')).to_contain_text("先行签约")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.locator('[data-batch="第一批"]').get_by_test_id("remove-batch").click()  # no household in it yet
+    expect(page.locator(".flash-success")).to_contain_text("第一批 已删除")
+    expect(page.locator('[data-batch="第一批"]')).to_have_count(0)
+    assert asked == ["确定删除“第一批”？删除后不能恢复。"]
 
     _add_group(page, "一组", "王组长", ["王组长", "钱调查", "孙经办"])
     _add_group(page, "二组", "李组长", ["周核算"])
@@ -113,7 +119,7 @@ def test_the_administrator_sets_up_a_project_on_the_pages(staff: Site, page: Pag
 
     db.session.rollback()
     project = db.session.scalars(select(Project).where(Project.code == "XQ-2026")).one()
-    assert project.kind == "state" and [v.name for v in project.villages] == ["东村"]
+    assert project.kind == "state" and [v.name for v in project.villages] == ["东村"] and project.batches == []
     groups = {g.name: sorted(m.username for m in g.members) for g in project.groups}
     assert groups == {"一组": ["qian_dc", "sun_jb", "wang_zz"], "二组": ["li_zz", "zhou_hs"]}
     assert time.monotonic() - started < BUDGET_SECONDS

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import Batch, Village, utcnow
+from app.models import Batch, Household, Village, utcnow
 from services import identity
 from services.compensation import policy as compensation_policy
 from services.context import Actor
@@ -167,6 +167,8 @@ PAGE = {
     ("setup.edit_part", "POST"): rule(ADMINS, 422, scope="global"),
     ("setup.add_member", "POST"): rule(ADMINS, 422, scope="global"),
     ("setup.remove_member", "POST"): rule(ADMINS, 302, scope="global"),  # nobody chosen: said on the page
+    ("setup.reopen_project", "POST"): rule(ADMINS, 302, scope="global"),  # the project is active: said on the page
+    ("setup.delete_part", "POST"): rule(ADMINS, 302, scope="global"),  # the batch is in use: said on the page
     ("static", "GET"): rule(EVERYONE, 200, scope="global", public=True),
     ("staff.index", "GET"): rule(ADMINS, 200, scope="global"),
     ("staff.new", "GET"): rule(ADMINS, 200, scope="global"),
@@ -271,6 +273,11 @@ API = {
     ("api.update_group", "PATCH"): rule(ADMINS, 200, scope="global"),
     ("api.add_group_member", "POST"): rule(ADMINS, 422, scope="global"),
     ("api.remove_group_member", "DELETE"): rule(ADMINS, 200, scope="global"),  # the matrix's spare member
+    ("api.reopen_project", "POST"): rule(ADMINS, 409, scope="global"),  # project A is active
+    # the matrix's village, batch and group hold its household: they stay
+    ("api.delete_village", "DELETE"): rule(ADMINS, 409, scope="global"),
+    ("api.delete_batch", "DELETE"): rule(ADMINS, 409, scope="global"),
+    ("api.delete_group", "DELETE"): rule(ADMINS, 409, scope="global"),
 }
 TABLE: dict[tuple[str, str], Rule] = {**PAGE, **API}
 
@@ -335,6 +342,8 @@ def matrix(app: Flask) -> Iterator[Matrix]:
         with transaction():
             notifications.notify({owner_id}, "assigned", {"household": "M-001", "step": "调查建档"},
                                  now=utcnow(), task_id=task["id"], instance_id=instance_id)
+            household = db.session.get(Household, task["household_id"])
+            household.village_id, household.batch_id = setup_ids["village_id"], setup_ids["batch_id"]
         db.session.remove()
     notes = api.get("/api/v1/notifications", as_=OWNER).get_json()["items"]
     assert notes, "the surveyor has no notification"

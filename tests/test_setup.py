@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import AuditLog, Project, WorkGroup, utcnow
+from app.models import AuditLog, FirmSelection, Household, Project, WorkGroup, group_members, utcnow
 from services import households, identity, setup
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.tx import transaction
@@ -236,3 +236,137 @@ def test_the_pages_keep_what_was_typed_and_speak_chinese(world, staff, client):
     trail = client.get("/trail").get_data(as_text=True)
     assert "新建项目" in trail and "新建工作组" in trail and "加入工作组成员" in trail
     assert "孙经办" in trail and "王组长" in trail and "国有土地" in trail
+
+
+REASON = "区政府批复补充征收，继续签约"
+
+
+def test_a_closed_project_is_reopened_only_by_an_administrator_with_a_reason(world):
+    admin = world.actor("admin")
+    now = utcnow()
+    pid = world.project.id
+    with pytest.raises(Conflict) as caught:
+        setup.reopen_project(admin, pid, {"reason": REASON}, now=now)  # still active
+    assert caught.value.code == "reopen_not_closed"
+    setup.close_project(admin, pid, now=now)
+    for data in ({}, {"reason": "  太短了  "}, {"reason": " " * 12}):
+        with pytest.raises(InvalidInput) as caught:
+            setup.reopen_project(admin, pid, data, now=now)
+        assert set(caught.value.fields) == {"reason"}
+    with pytest.raises(Forbidden):
+        setup.reopen_project(world.actor("supervisor"), pid, {"reason": REASON}, now=now)
+    assert db.session.get(Project, pid).status == "closed"
+
+    project = setup.reopen_project(admin, pid, {"reason": f" {REASON} "}, now=now)
+    assert project.status == "active" and project.closed_at is None
+    factories.new_household(world, "R-001")  # it takes households again
+    row = db.session.scalars(select(AuditLog).where(AuditLog.action == "project.reopen")).one()
+    assert row.after == {"name": world.project.name, "reopen_reason": REASON} and row.before["closed_at"]
+
+    setup.close_project(admin, pid, now=now)
+    setup.archive_project(admin, pid, now=now)
+    with pytest.raises(Conflict) as caught:
+        setup.reopen_project(admin, pid, {"reason": REASON}, now=now)
+    assert caught.value.code == "project_archived" and db.session.get(Project, pid).status == "archived"
+
+
+def test_reopening_through_the_api_the_command_line_and_the_page(world, api, app, client):
+    pid = world.project.id
+    setup.close_project(world.actor("admin"), pid, now=utcnow())
+    url = f"/api/v1/projects/{pid}/reopen"
+    assert api.post(url, as_="supervisor", json={"reason": REASON}).status_code == 403
+    short = api.post(url, as_="admin", json={"reason": "太短"})
+    assert short.status_code == 422 and set(short.get_json()["error"]["fields"]) == {"reason"}
+    done = api.post(url, as_="admin", json={"reason": REASON})
+    assert done.status_code == 200 and done.get_json()["status"] == "active" and done.get_json()["closed_at"] is None
+    again = api.post(url, as_="admin", json={"reason": REASON})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "reopen_not_closed"
+
+    runner = app.test_cli_runner()
+    code = world.project.code
+    assert runner.invoke(args=["project", "close", code]).exit_code == 0
+    refused = runner.invoke(args=["project", "reopen", code, "--reason", "短"])
+    assert refused.exit_code != 0 and "reason" in refused.output
+    reopened = runner.invoke(args=["project", "reopen", code, "--reason", REASON])
+    assert reopened.exit_code == 0, reopened.output
+    db.session.expire_all()
+    assert db.session.get(Project, pid).status == "active"
+
+    setup.close_project(world.actor("admin"), pid, now=utcnow())
+    _sign_in(client, "admin")
+    page = client.get(f"/setup/projects/{pid}").get_data(as_text=True)
+    assert "重新开启项目" in page
+    refused_page = client.post(f"/setup/projects/{pid}/reopen", data={"reason": "补充征收"})
+    text = refused_page.get_data(as_text=True)
+    assert refused_page.status_code == 422 and "补充征收</textarea>" in text and "请输入 10 至 500 个字" in text
+    assert client.post(f"/setup/projects/{pid}/reopen", data={"reason": REASON}).status_code == 302
+    assert "项目已重新开启" in client.get(f"/setup/projects/{pid}").get_data(as_text=True)
+    trail = client.get("/trail").get_data(as_text=True)
+    assert "重新开启项目" in trail and REASON in trail and "重新开启理由" in trail
+    assert [a for a in _actions() if a.startswith("project.")][-6:] == [
+        "project.close", "project.reopen", "project.close", "project.reopen", "project.close", "project.reopen"]
+
+
+def test_a_village_batch_or_group_is_removed_only_when_nothing_uses_it(world, staff, api, client):
+    admin = world.actor("admin")
+    now = utcnow()
+    pid = world.project.id
+    village = setup.create_village(admin, pid, {"name": "西村"}, now=now)
+    batch = setup.create_batch(admin, pid, {"name": "第二批"}, now=now)
+    empty = setup.create_group(admin, pid, {"name": "备用组", "leader": "leader_a",
+                                            "members": ["member_1", "member_2"]}, now=now)
+    household, _instance = factories.new_household(world, "D-001")
+    with transaction():
+        household.village_id, household.batch_id = village.id, batch.id
+    factories.new_household(world, "D-002")
+    used_group = household.work_group_id
+    assert used_group is not None
+
+    for remove, row_id, count in ((setup.delete_village, village.id, 1), (setup.delete_batch, batch.id, 1),
+                                  (setup.delete_group, used_group, 2)):
+        with pytest.raises(Conflict) as caught:
+            remove(admin, row_id, now=now)
+        assert caught.value.code == "part_in_use" and caught.value.message.params == {"households": count}
+    with pytest.raises(Forbidden):
+        setup.delete_batch(world.actor("supervisor"), batch.id, now=now)
+    answer = api.call("DELETE", f"/api/v1/batches/{batch.id}", as_="admin")
+    assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "part_in_use"
+    _sign_in(client, "admin")
+    client.post(f"/setup/village/{village.id}/delete")
+    page = client.get(f"/setup/projects/{pid}").get_data(as_text=True)
+    assert "仍有 1 户被征收户属于它，不能删除" in page and 'data-village="西村"' in page
+
+    # a group whose households moved on but whose open step still names it stays too
+    with transaction():
+        db.session.execute(update(Household).where(Household.work_group_id == used_group)
+                           .values(work_group_id=empty.id))
+    with pytest.raises(Conflict) as caught:
+        setup.delete_group(admin, used_group, now=now)
+    assert caught.value.code == "group_has_open_steps" and caught.value.message.params == {"steps": 2}
+
+    with transaction():
+        household.village_id = household.batch_id = None
+        db.session.execute(update(Household).where(Household.work_group_id == empty.id)
+                           .values(work_group_id=used_group))
+    chosen = setup.create_batch(admin, pid, {"name": "第三批"}, now=now)  # its appraisal firm's choice is on record
+    with transaction():
+        db.session.add(FirmSelection(project_id=pid, batch_id=chosen.id, method="lottery", held_on=date(2026, 11, 2),
+                                     candidates=["甲评估"], chosen_firm="甲评估"))
+    with pytest.raises(Conflict) as caught:
+        setup.delete_batch(admin, chosen.id, now=now)
+    assert caught.value.code == "batch_has_selections"
+    assert client.post(f"/setup/village/{village.id}/delete").status_code == 302
+    assert api.call("DELETE", f"/api/v1/batches/{batch.id}", as_="admin").status_code == 200
+    left = api.call("DELETE", f"/api/v1/groups/{empty.id}", as_="admin").get_json()
+    assert "备用组" not in [g["name"] for g in left["groups"]]
+    db.session.expire_all()
+    project = db.session.get(Project, pid)
+    assert "西村" not in [v.name for v in project.villages] and "第二批" not in [b.name for b in project.batches]
+    assert db.session.scalar(select(func.count()).select_from(group_members)
+                             .where(group_members.c.group_id == empty.id)) == 0
+    removed = db.session.scalars(select(AuditLog).where(AuditLog.action == "work_group.delete")).one()
+    assert removed.before["name"] == "备用组" and sorted(removed.before["members"]) == ["member_1", "member_2"]
+    assert [a for a in _actions() if a.endswith(".delete")] == ["village.delete", "batch.delete",
+                                                                 "work_group.delete"]
+    trail = client.get("/trail").get_data(as_text=True)
+    assert "删除村、片区" in trail and "删除批次" in trail and "删除工作组" in trail and "备用组" in trail

@@ -120,6 +120,13 @@ def set_project_status(project_id: int):
     return _project(setup.set_status(actor(), project_id, json_body(), now=utcnow()))
 
 
+@bp.post("/projects/<id:project_id>/reopen")
+@doc("Reopen a closed project with a written reason: it takes new households again; an archived one stays "
+     "archived (admin)", body=setup.ReopenInput, response=ProjectDetail, errors=(403, 404, 409), tag="setup")
+def reopen_project(project_id: int):
+    return _project(setup.reopen_project(actor(), project_id, json_body(), now=utcnow()))
+
+
 @bp.post("/projects/<id:project_id>/villages")
 @doc("Add a village or section to a project (admin)", body=setup.VillageInput, response=VillageSchema,
      status=201, errors=(403, 404, 409), tag="setup")
@@ -132,6 +139,13 @@ def create_village(project_id: int):
      errors=(403, 404, 409), tag="setup")
 def update_village(village_id: int):
     return respond(VillageSchema, setup.update_village(actor(), village_id, json_body(), now=utcnow()))
+
+
+@bp.delete("/villages/<id:village_id>")
+@doc("Remove a village or section no household belongs to; answers with its project (admin)",
+     response=ProjectDetail, errors=(403, 404, 409), tag="setup")
+def delete_village(village_id: int):
+    return _project(setup.delete_village(actor(), village_id, now=utcnow()))
 
 
 @bp.post("/projects/<id:project_id>/batches")
@@ -148,6 +162,13 @@ def update_batch(batch_id: int):
     return respond(BatchSchema, setup.update_batch(actor(), batch_id, json_body(), now=utcnow()))
 
 
+@bp.delete("/batches/<id:batch_id>")
+@doc("Remove a batch no household belongs to and no firm selection names; answers with its project (admin)",
+     response=ProjectDetail, errors=(403, 404, 409), tag="setup")
+def delete_batch(batch_id: int):
+    return _project(setup.delete_batch(actor(), batch_id, now=utcnow()))
+
+
 @bp.post("/projects/<id:project_id>/groups")
 @doc("Add a work group to a project with its leader and members (admin)", body=setup.GroupInput,
      response=GroupSchema, status=201, errors=(403, 404, 409), tag="setup")
@@ -160,6 +181,13 @@ def create_group(project_id: int):
      errors=(403, 404, 409), tag="setup")
 def update_group(group_id: int):
     return respond(GroupSchema, setup.update_group(actor(), group_id, json_body(), now=utcnow()))
+
+
+@bp.delete("/groups/<id:group_id>")
+@doc("Remove a work group no household and no open step belongs to, with its memberships; answers with its "
+     "project (admin)", response=ProjectDetail, errors=(403, 404, 409), tag="setup")
+def delete_group(group_id: int):
+    return _project(setup.delete_group(actor(), group_id, now=utcnow()))
 
 
 @bp.post("/groups/<id:group_id>/members")

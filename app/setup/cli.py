@@ -116,3 +116,13 @@ def archive(project_code: str) -> None:
     """Archive a closed project."""
     _run(lambda actor: setup.archive_project(actor, setup.project_by_code(actor, project_code).id, now=utcnow()))
     click.echo(f"archived {project_code}")
+
+
+@project.command("reopen")
+@click.argument("project_code")
+@click.option("--reason", required=True, help="why it is opened again (at least 10 characters; the trail keeps it)")
+def reopen(project_code: str, reason: str) -> None:
+    """Open a closed project again: it takes new households once more (an archived one stays archived)."""
+    _run(lambda actor: setup.reopen_project(actor, setup.project_by_code(actor, project_code).id,
+                                            {"reason": reason}, now=utcnow()))
+    click.echo(f"reopened {project_code}")

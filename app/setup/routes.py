@@ -122,6 +122,20 @@ def project_status(project_id: int):
     return redirect(url_for("setup.project", project_id=project_id))
 
 
+@bp.post("/setup/projects/<int:project_id>/reopen")
+def reopen_project(project_id: int):
+    typed = {"reason": (request.form.get("reason") or "").strip()}
+    try:
+        setup.reopen_project(page_actor(), project_id, typed, now=utcnow())
+    except InvalidInput as exc:
+        return _project_page(setup.get_project(page_actor(), project_id), "reopen", typed, exc.fields or {})
+    except Conflict as exc:
+        flash(labels.error_text(exc.code, exc.message), "error")
+    else:
+        flash(_("The project is open again: it takes new households."), "success")
+    return redirect(url_for("setup.project", project_id=project_id))
+
+
 # the add forms of a project's page: the service that creates, the fields it takes
 ADDERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "village": (setup.create_village, ("name", "kind", "cadre", "notes")),
@@ -152,6 +166,24 @@ EDITORS: dict[str, tuple[type, Callable, tuple[str, ...]]] = {
     "batch": (Batch, setup.update_batch, ("name", "notes")),
     "group": (WorkGroup, setup.update_group, ("name", "leader")),
 }
+
+
+# the services that remove a project's parts
+REMOVERS: dict[str, Callable] = {"village": setup.delete_village, "batch": setup.delete_batch,
+                                 "group": setup.delete_group}
+
+
+@bp.post("/setup/<any(village, batch, group):part>/<int:row_id>/delete")
+def delete_part(part: str, row_id: int):
+    row = setup.part(page_actor(), EDITORS[part][0], row_id)
+    project_id, name = row.project_id, row.name
+    try:
+        REMOVERS[part](page_actor(), row_id, now=utcnow())
+    except Conflict as exc:
+        flash(labels.error_text(exc.code, exc.message), "error")
+    else:
+        flash(_("%(name)s removed.", name=name), "success")
+    return redirect(url_for("setup.project", project_id=project_id, _anchor=ANCHORS[part]))
 
 
 def _current(row: Any, part: str) -> dict[str, Any]:

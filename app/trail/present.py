@@ -64,9 +64,12 @@ ACTIONS: dict[str, Any] = {
     "duty_rule.on": _l("Switched a separation-of-duties rule on again"),
     "project.create": _l("Created a project"), "project.update": _l("Changed a project's particulars"),
     "project.close": _l("Closed a project"), "project.archive": _l("Archived a project"),
+    "project.reopen": _l("Reopened a project"),
     "village.create": _l("Added a village or section"), "village.update": _l("Changed a village or section"),
-    "batch.create": _l("Added a batch"), "batch.update": _l("Changed a batch"),
+    "village.delete": _l("Removed a village or section"),
+    "batch.create": _l("Added a batch"), "batch.update": _l("Changed a batch"), "batch.delete": _l("Removed a batch"),
     "work_group.create": _l("Added a work group"), "work_group.update": _l("Changed a work group"),
+    "work_group.delete": _l("Removed a work group"),
     "work_group.member.add": _l("Added members to a work group"),
     "work_group.member.remove": _l("Took a member out of a work group"),
 }
@@ -107,6 +110,7 @@ FIELDS: dict[str, Any] = {
     "target_cleared_on": _l("Target: cleared by"), "policy_version": _l("Compensation policy in force"),
     "description": _l("Notes"), "notes": _l("Notes"), "cadre_id": _l("Village cadre"),
     "leader_id": _l("Group leader"), "members": _l("Members"), "closed_at": _l("Closed at"),
+    "reopen_reason": _l("Why the project was reopened"),
 }
 # technical keys a clerk has no use for
 HIDDEN = frozenset({"sha256", "instance", "definition_id", "hash", "computed_at", "id", "household_id", "key",
