@@ -209,6 +209,7 @@ def test_the_audit_page_shows_every_red_line_with_its_figures_before_the_decisio
     assert re.search(r'data-check="legal_area" data-ok="no">.*?未通过', checks)
     assert "核算所用的调查、评估和确权数据均为最新" in checks
     assert "须在下方填写理由方可通过" in body
+    assert re.search(r"重新计算为 \d{1,3}(,\d{3})+\.\d\d 元，与已存金额 \d{1,3}(,\d{3})+\.\d\d 元 一致", checks)
     assert body.index('data-testid="red-line-checks"') < body.index('data-testid="step-form"')  # before deciding
     refused = pages.post(f"/tasks/{audit.id}/complete", data={**form_of(body), "opinion": "同意"})
     assert refused.status_code == 422

@@ -217,7 +217,7 @@ def red_lines(case: Case, now: datetime) -> list[Check]:
     try:
         fresh = calculation_result(case, calc, now)
         checks.append(_check("recomputed", fresh["total"] == calc.get("total"), v=fresh["policy_version"],
-                             fresh=fresh["total"], stored=calc.get("total")))
+                             fresh=_yuan(fresh["total"]), stored=_yuan(calc.get("total"))))
     except InvalidInput:
         checks.append(_check("recomputed", False, "impossible"))
     row = _policy(case, calc["policy_version"]) if calc.get("policy_version") else None
@@ -236,8 +236,14 @@ def red_lines(case: Case, now: datetime) -> list[Check]:
         checks.append(_check("adjustments", False, n=len(adjustments)))
     threshold = Decimal(str((row.rules if row else {}).get("tracking_audit_threshold") or "0"))
     if threshold and total >= threshold:
-        checks.append(_check("tracking_audit", True, t=fmt2(threshold)))
+        checks.append(_check("tracking_audit", True, t=yuan(threshold)))
     return checks
+
+
+def _yuan(value: Any) -> str:
+    """A stored amount (text) in a check's sentence: 1,234.00 元; what is not a number as it is."""
+    number = _number(value)
+    return yuan(number) if number is not None else str(value or "—")
 
 
 def check_audited_cap(case: Case, stored: dict[str, Any]) -> None:
