@@ -182,9 +182,10 @@ def _open(users: dict[str, User], instance_id: int, bpmn_id: str) -> tuple[User,
 def _complete(rng: random.Random, users: dict[str, User], household: Household, head: str, instance_id: int,
               bpmn_id: str, at: datetime, upload_dir: str) -> None:
     user, task_id = _open(users, instance_id, bpmn_id)
-    for module, category in demo_data.scans_for(bpmn_id, household.kind):
-        demo_data.scan(user, household, module, category, upload_dir, at)
-    runtime.complete_task(Actor(user), task_id, demo_data.step(rng, bpmn_id, household, at, head), now=at)
+    filed = {category: demo_data.scan(user, household, module, category, upload_dir, at)
+             for module, category in demo_data.scans_for(bpmn_id, household.kind)}
+    data = demo_data.with_files(demo_data.step(rng, bpmn_id, household, at, head), filed)
+    runtime.complete_task(Actor(user), task_id, data, now=at)
 
 
 def _finish_tracking_audit(users: dict[str, User], instance_id: int, at: datetime) -> None:

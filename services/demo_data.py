@@ -133,7 +133,19 @@ def scans_for(bpmn_id: str, kind: str) -> list[tuple[str, str]]:
     return SCANS.get(bpmn_id, []) + extra
 
 
-def scan(user: User, household: Household, module: str, category: str, upload_dir: str, at: datetime) -> None:
-    """Attach a stand-in scan to a module of a demo household."""
-    files.upload(Actor(user), household.id, module, category, f"{category}.png", io.BytesIO(SCAN),
-                 upload_dir=upload_dir, max_bytes=5 * 1024 * 1024, now=at)
+def scan(user: User, household: Household, module: str, category: str, upload_dir: str, at: datetime) -> int:
+    """Attach a stand-in scan to a module of a demo household; its attachment id."""
+    return files.upload(Actor(user), household.id, module, category, f"{category}.png", io.BytesIO(SCAN),
+                 upload_dir=upload_dir, max_bytes=5 * 1024 * 1024, now=at).id
+
+
+# the step field each filed document goes into (a payment row's voucher: every row's attachment)
+FILE_FIELDS = {"appraisal_report": "report_file", "rights_table": "table_file", "signed_agreement": "signed_scan"}
+
+
+def with_files(data: dict[str, Any], filed: dict[str, int]) -> dict[str, Any]:
+    """The step's data naming the documents just filed, as a clerk picks them on the step page."""
+    out = {**data, **{FILE_FIELDS[c]: i for c, i in filed.items() if c in FILE_FIELDS}}
+    if "voucher" in filed and out.get("payments"):
+        out["payments"] = [{**row, "attachment_id": filed["voucher"]} for row in out["payments"]]
+    return out

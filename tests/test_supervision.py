@@ -11,10 +11,12 @@ from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import (
+    Attachment,
     AuditFinding,
     CompletionDay,
     FirmSelection,
     HumanTask,
+    ModuleRecord,
     Notification,
     ProcessInstance,
     TaskEvent,
@@ -210,6 +212,11 @@ def test_the_seed_leaves_reminders_of_every_kind(ctx):
     assert db.session.scalar(select(ProcessInstance).where(ProcessInstance.status == "completed")) is not None
     findings = db.session.execute(select(AuditFinding.bpmn_id, AuditFinding.state).order_by(AuditFinding.id)).all()
     assert [tuple(f) for f in findings] == [("survey", "open"), ("appraisal", "rectified"), ("calculation", "closed")]
+    for module, field, category in (("appraisal", "report_file", "appraisal_report"),
+                                    ("agreement", "signed_scan", "signed_agreement")):
+        record = db.session.scalar(select(ModuleRecord).where(ModuleRecord.module == module).limit(1))
+        linked = db.session.get(Attachment, record.data[field])  # the step names the document filed with it
+        assert (linked.household_id, linked.category) == (record.household_id, category)
     selection = db.session.scalar(select(FirmSelection))
     assert selection.method == "negotiation" and selection.minutes_file_id is not None
 
