@@ -34,7 +34,7 @@ from services.excel.bulkspec import (
     SheetSpec,
     labels_of,
 )
-from services.excel.checks import normalize
+from services.excel.checks import CellsInvalid, normalize
 from services.forms.fields import CHOICE_LABELS
 from services.problems import N_, problem
 from services.problems import register as register_problems
@@ -75,15 +75,10 @@ class CellProblem:
                 "message": self.message}
 
 
-class BulkInvalid(InvalidInput):
+class BulkInvalid(CellsInvalid):
     """The workbook has bad cells; nothing was imported. `problems` names each by sheet, row and column."""
 
-    def __init__(self, problems: list[CellProblem]):
-        count = len(problems)
-        super().__init__(problem("bulk_cells", count=count), {"file": [problem("bulk_problems", count=count)]},
-                         code="invalid_workbook")
-        self.problems = problems
-
+    CELLS, PROBLEMS, CODE = "bulk_cells", "bulk_problems", "invalid_workbook"
 
 
 def _items_by_name(project_id: int, now: datetime) -> dict[str, str]:

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -28,7 +27,7 @@ from services.excel.bulkspec import (
     SheetSpec,
     labels_of,
 )
-from services.excel.sheets import BORDER, TITLE_FONT, TOTAL_FONT, WRAP, Sheet, header_row, put, save
+from services.excel.sheets import BORDER, TITLE_FONT, TOTAL_FONT, WRAP, Sheet, annotated_header, put, save
 
 TEMPLATE_ROWS = 2000
 EXAMPLE_FONT = Font(italic=True, color="7F7F7F")
@@ -58,11 +57,9 @@ def template(actor: Actor, project_id: int, kind: str, now: datetime | None = No
             put(lists, row, index, name)
     for spec in sheets:
         sheet = workbook.create_sheet(spec.title)
-        header_row(sheet, [c.header for c in spec.columns], [c.width for c in spec.columns],
-                   {c.header for c in spec.columns if c.required})
+        annotated_header(sheet, spec.columns)
         for index, column in enumerate(spec.columns, start=1):
             cell = sheet.cell(row=1, column=index)
-            cell.comment = Comment(("必填。" if column.required else "选填。") + column.rule, "拆迁办")
             letter = cell.column_letter
             if column.kind in (CODE, IDNO, PHONE, TEXT):
                 sheet.column_dimensions[letter].number_format = "@"
