@@ -120,5 +120,22 @@ def error_text(code: str | None, message: str | None = None) -> str:
     return str(ERROR["bad_request"])
 
 
+# what is wrong with an uploaded workbook as a whole, the same for every import; each adds its own wordings
+WORKBOOK_PROBLEMS = {
+    "empty_file": _l("The file is empty."),
+    "unreadable_workbook": _l("The workbook could not be read; save it again as an .xlsx file."),
+    "unsupported_media_type": _l("Only .xlsx workbooks are accepted."),
+}
+
+
+def upload_problem(wordings: dict[str, Any], exc: Any, max_rows: int) -> str:
+    """What is wrong with an uploaded workbook as a whole: the import's wording of the error's code (with the most
+    rows a file may hold), else the error's own text."""
+    wording = wordings.get(exc.code)
+    if wording is None:
+        return error_text(exc.code, exc.message)
+    return str(wording) % {"max": max_rows}
+
+
 # parameters of coded problems that are codes themselves, shown by their names
 name_param("modules", lambda value, locale: "、".join(label(MODULE, m) for m in str(value).split(",") if m))

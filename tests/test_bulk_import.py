@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Attachment, Batch, Building, BulkImport, Household, HumanTask, Person, TaskEvent, Village, utcnow
 from bench.imports import appraisal_rows, id_number, survey_rows, workbook
+from services.errors import Forbidden
 from services.excel import bulk
+from services.excel.bulkspec import APPRAISALS
 from tests.api_support import fast_passwords  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -97,7 +99,7 @@ def test_appraisal_import_completes_the_appraisal_of_waiting_households(world):
         run(world, workbook(rows), "appraisal", "appraiser")
     cells = {(p.sheet, p.row, p.column) for p in refused.value.problems}
     assert ("房屋单价", 4, "房屋名称") in cells and ("评估", 3, "户号") in cells  # and its building left unpriced
-    with pytest.raises(bulk.Forbidden):
+    with pytest.raises(Forbidden):
         run(world, workbook(appraisal_rows(5)), "appraisal", "surveyor")
     report = run(world, workbook(appraisal_rows(5)), "appraisal", "appraiser")
     assert len(report.households) == 5
@@ -200,7 +202,7 @@ def test_the_appraisal_import_needs_the_signed_declaration_and_records_it_for_th
 
     run(world, workbook(survey_rows(3)))
     rows = appraisal_rows(3)
-    column = [c.field for c in bulk.APPRAISALS.columns].index("no_conflict")
+    column = [c.field for c in APPRAISALS.columns].index("no_conflict")
     rows["评估"][1][column], rows["评估"][2][column] = "否", None
     with pytest.raises(bulk.BulkInvalid) as refused:
         run(world, workbook(rows), "appraisal", "appraiser")

@@ -31,12 +31,10 @@ CELL_PROBLEMS = {
     "duplicate_column": _l("This column appears twice in the header row."),
 }
 FILE_PROBLEMS = {
+    **labels.WORKBOOK_PROBLEMS,
     "missing_file": _l("Choose the roster file to upload."),
-    "empty_file": _l("The file is empty."),
     "no_rows": _l("The roster holds no households: fill them in below the header row."),
     "too_many_rows": _l("The roster has more than %(max)s households; split it into several files."),
-    "unreadable_workbook": _l("The workbook could not be read; save it again as an .xlsx file."),
-    "unsupported_media_type": _l("Only .xlsx workbooks are accepted."),
 }
 
 
@@ -49,10 +47,7 @@ def cell_problem(problem: Problem) -> dict[str, Any]:
 
 def file_problem(exc: ServiceError, max_rows: int) -> str:
     """What is wrong with the upload as a whole."""
-    wording = FILE_PROBLEMS.get(exc.code)
-    if wording is None:
-        return labels.error_text(exc.code, exc.message)
-    return str(wording) % {"max": max_rows}
+    return labels.upload_problem(FILE_PROBLEMS, exc, max_rows)
 
 
 @bp.route("/projects/<int:project_id>/import", methods=["GET", "POST"])

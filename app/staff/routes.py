@@ -23,12 +23,10 @@ from services.roles import ROLES
 
 SHOWN = 500
 FILE_PROBLEMS = {
+    **labels.WORKBOOK_PROBLEMS,
     "missing_file": _l("Choose the staff list file to upload."),
-    "empty_file": _l("The file is empty."),
     "no_rows": _l("The staff list holds nobody: fill in one person per row below the header row."),
     "too_many_rows": _l("The staff list has more than %(max)s people; split it into several files."),
-    "unreadable_workbook": _l("The workbook could not be read; save it again as an .xlsx file."),
-    "unsupported_media_type": _l("Only .xlsx workbooks are accepted."),
 }
 FIELDS = ("username", "display_name", "email", "roles", "group_ids", "password")
 
@@ -177,8 +175,7 @@ def import_staff():
             problems = [cell_problem(p, exc.sheet) for p in exc.problems[:SHOWN]]
             status = 422
         except ServiceError as exc:
-            wording = FILE_PROBLEMS.get(exc.code)
-            error = str(wording) % {"max": staff_list.MAX_ROWS} if wording else labels.error_text(exc.code, exc.message)
+            error = labels.upload_problem(FILE_PROBLEMS, exc, staff_list.MAX_ROWS)
             status = exc.status
         else:
             content = staff_list.passwords_sheet(imported.people).content

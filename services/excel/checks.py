@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Household, Project
 from services import problems as coded
+from services.errors import InvalidInput
 from services.excel.reader import Table, Value
 from services.excel.sheets import KIND_LABELS, NATURE_LABELS
 from services.forms.fields import PHONE
@@ -66,6 +67,21 @@ class Problem:
     def as_dict(self) -> dict[str, Any]:
         """The problem as the API reports it."""
         return {"row": self.row, "field": self.field, "message": self.message}
+
+
+class CellsInvalid(InvalidInput):
+    """A workbook with bad cells, so nothing was imported; `problems` names each. A kind of workbook words it by
+    its own codes: CELLS (the message), PROBLEMS (the file field's) and CODE."""
+
+    CELLS: str
+    PROBLEMS: str
+    CODE: str
+
+    def __init__(self, problems: list[Any]):
+        count = len(problems)
+        super().__init__(coded.problem(self.CELLS, count=count),
+                         {"file": [coded.problem(self.PROBLEMS, count=count)]}, code=self.CODE)
+        self.problems = problems
 
 
 def normalize(text: Any) -> str:

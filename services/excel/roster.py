@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import BinaryIO
 
 from openpyxl import Workbook
-from openpyxl.comments import Comment
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -18,14 +17,16 @@ from services.access import get_project, require_role
 from services.context import Actor
 from services.errors import InvalidInput
 from services.excel import reader
-from services.excel.checks import Problem, check_rows
+from services.excel.checks import CellsInvalid, check_rows
 from services.excel.sheets import (
+    HELP_SHEET,
     KIND_LABELS,
     NATURE_LABELS,
+    Column,
     Sheet,
-    header_row,
+    annotated_header,
+    choices_list,
     instructions,
-    put,
     save,
 )
 from services.problems import N_, problem
@@ -40,23 +41,9 @@ register_problems({
 })
 
 SHEET = "花名册"
-HELP_SHEET = "填写说明"
-CHOICES_SHEET = "选项"
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 1000  # each household starts its pipeline (~10 ms); a request must end well within 30 s
 IMPORTERS = ("surveyor", "admin")
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of the roster: the household field it fills, its Chinese header and what goes in it."""
-
-    field: str
-    header: str
-    required: bool
-    width: int
-    rule: str
-    example: str
 
 
 COLUMNS = (
@@ -74,14 +61,10 @@ COLUMNS = (
 HEADER_OF = {c.field: c.header for c in COLUMNS}
 
 
-class RosterInvalid(InvalidInput):
+class RosterInvalid(CellsInvalid):
     """The roster has bad cells; nothing was imported. `problems` names each cell by row and field."""
 
-    def __init__(self, problems: list[Problem]):
-        count = len(problems)
-        super().__init__(problem("roster_cells", count=count), {"file": [problem("roster_problems", count=count)]},
-                         code="invalid_roster")
-        self.problems = problems
+    CELLS, PROBLEMS, CODE = "roster_cells", "roster_problems", "invalid_roster"
 
 
 def importer_project(actor: Actor, project_id: int) -> Project:
@@ -97,23 +80,17 @@ def template(actor: Actor, project_id: int, *, max_bytes: int = MAX_BYTES, max_r
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET
-    header_row(sheet, [c.header for c in COLUMNS], [c.width for c in COLUMNS],
-               {c.header for c in COLUMNS if c.required})
+    annotated_header(sheet, COLUMNS)
     last = max_rows + 1
     for index, column in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=1, column=index)
-        cell.comment = Comment(("必填。" if column.required else "选填。") + column.rule, "拆迁办")
         if column.field in ("code", "phone"):  # keep leading zeros and long digit strings as typed
             sheet.column_dimensions[cell.column_letter].number_format = "@"
     _dropdown(sheet, "kind", '"' + ",".join(KIND_LABELS.values()) + '"', last, "请从列表中选择户别")
     _dropdown(sheet, "land_nature", '"' + ",".join(NATURE_LABELS.values()) + '"', last, "请选择 集体 或 国有")
     groups = [g.name for g in project.groups]
     if groups:
-        choices = workbook.create_sheet(CHOICES_SHEET)
-        choices.sheet_state = "hidden"
-        for row, name in enumerate(groups, start=1):
-            put(choices, row, 1, name)
-        _dropdown(sheet, "work_group", f"'{CHOICES_SHEET}'!$A$1:$A${len(groups)}", last, "请选择本项目的工作组")
+        _dropdown(sheet, "work_group", choices_list(workbook, groups), last, "请选择本项目的工作组")
     sheet.auto_filter.ref = f"A1:{sheet.cell(row=1, column=len(COLUMNS)).column_letter}1"
     _instructions(workbook.create_sheet(HELP_SHEET, 1), project, groups, max_bytes, max_rows)
     workbook.active = 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -30,6 +31,21 @@ THIN = Side(style="thin", color="9AA5B1")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 WRAP = Alignment(vertical="top", wrap_text=True)
+HELP_SHEET = "填写说明"
+CHOICES_SHEET = "选项"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a sheet to fill in: the field it fills, its Chinese header, whether it is required, its width,
+    what goes in it and an example."""
+
+    field: str
+    header: str
+    required: bool
+    width: int
+    rule: str
+    example: str
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,23 @@ def header_row(ws: Worksheet, headers: list[str], widths: list[int], required: s
         ws.column_dimensions[cell.column_letter].width = width
     ws.row_dimensions[1].height = 24
     ws.freeze_panes = "A2"
+
+
+def annotated_header(ws: Worksheet, columns: Any) -> None:
+    """The header row of a sheet to fill in (required columns marked), each title commented with its rule."""
+    header_row(ws, [c.header for c in columns], [c.width for c in columns], {c.header for c in columns if c.required})
+    for index, column in enumerate(columns, start=1):
+        rule = ("必填。" if column.required else "选填。") + column.rule
+        ws.cell(row=1, column=index).comment = Comment(rule, "拆迁办")
+
+
+def choices_list(workbook: Workbook, names: list[str]) -> str:
+    """A hidden sheet listing the names a dropdown offers; the range its list validation refers to."""
+    choices = workbook.create_sheet(CHOICES_SHEET)
+    choices.sheet_state = "hidden"
+    for row, name in enumerate(names, start=1):
+        put(choices, row, 1, name)
+    return f"'{CHOICES_SHEET}'!$A$1:$A${len(names)}"
 
 
 def instructions(ws: Worksheet, title: str, lines: list[str], columns: Any, widths: tuple[int, int, int, int]) -> None:

@@ -12,7 +12,6 @@ from typing import Any, BinaryIO
 
 from marshmallow import ValidationError
 from openpyxl import Workbook
-from openpyxl.comments import Comment
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from app.models import WorkGroup
@@ -21,9 +20,19 @@ from services import problems as coded
 from services.context import Actor
 from services.errors import InvalidInput
 from services.excel import reader
-from services.excel.checks import Problem, map_header
+from services.excel.checks import CellsInvalid, Problem, map_header
 from services.excel.roster import _safe_name
-from services.excel.sheets import Sheet, header_row, instructions, put, save
+from services.excel.sheets import (
+    HELP_SHEET,
+    Column,
+    Sheet,
+    annotated_header,
+    choices_list,
+    header_row,
+    instructions,
+    put,
+    save,
+)
 from services.problems import N_, problem
 from services.problems import register as register_problems
 from services.roles import ROLES, resolve_role
@@ -41,25 +50,11 @@ register_problems({
 })
 
 SHEET = "人员名单"
-HELP_SHEET = "填写说明"
-CHOICES_SHEET = "选项"
 PASSWORD_SHEET = "初始密码"  # noqa: S105 (a sheet title)
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 200  # each password is hashed (scrypt, ~0.1 s): a request must end well within 30 s
 _SPLIT = re.compile(r"[、，,；;\n]+")
 _GROUP_SPLIT = re.compile(r"\s*[·•・/／]\s*")
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of the staff list."""
-
-    field: str
-    header: str
-    required: bool
-    width: int
-    rule: str
-    example: str
 
 
 COLUMNS = (
@@ -75,14 +70,13 @@ COLUMNS = (
 HEADER_OF = {c.field: c.header for c in COLUMNS}
 
 
-class StaffListInvalid(InvalidInput):
+class StaffListInvalid(CellsInvalid):
     """The staff list has bad cells; nobody was imported. `problems` names each cell; `sheet` the sheet read."""
 
+    CELLS, PROBLEMS, CODE = "staff_import_cells", "staff_import_problems", "invalid_staff_list"
+
     def __init__(self, problems: list[Problem], sheet: str):
-        count = len(problems)
-        super().__init__(problem("staff_import_cells", count=count),
-                         {"file": [problem("staff_import_problems", count=count)]}, code="invalid_staff_list")
-        self.problems = problems
+        super().__init__(problems)
         self.sheet = sheet
 
 
@@ -101,11 +95,8 @@ def template(actor: Actor) -> Sheet:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET
-    header_row(sheet, [c.header for c in COLUMNS], [c.width for c in COLUMNS],
-               {c.header for c in COLUMNS if c.required})
+    annotated_header(sheet, COLUMNS)
     for index, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=1, column=index)
-        cell.comment = Comment(("必填。" if column.required else "选填。") + column.rule, "拆迁办")
         example = column.example or (groups[0] if groups and column.field == "groups" else "")
         put(sheet, 2, index, example)
     last = MAX_ROWS + 1
@@ -115,11 +106,7 @@ def template(actor: Actor) -> Sheet:
     roles.add(f"D2:D{last}")
     sheet.add_data_validation(roles)
     if groups:
-        choices = workbook.create_sheet(CHOICES_SHEET)
-        choices.sheet_state = "hidden"
-        for row, name in enumerate(groups, start=1):
-            put(choices, row, 1, name)
-        rule = DataValidation(type="list", formula1=f"'{CHOICES_SHEET}'!$A$1:$A${len(groups)}", allow_blank=True,
+        rule = DataValidation(type="list", formula1=choices_list(workbook, groups), allow_blank=True,
                               showErrorMessage=False, showInputMessage=True, promptTitle="工作组",
                               prompt="可从列表选择；多个工作组用顿号「、」分隔")
         rule.add(f"E2:E{last}")
