@@ -2,7 +2,7 @@
 step's role rectifies (整改) by a deadline in working days, the reviewer closes the finding or reopens it.
 States: open → rectified → closed, or rectified → reopened → rectified …
 A finding is seen on the households within the user's reach, rectified by the step's role within that role's reach
-(as the step itself)."""
+(as the step itself), and each change is told to who acts next (services/finding_notices.py)."""
 from __future__ import annotations
 
 import random
@@ -19,8 +19,8 @@ from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.models import MAX_ID, AuditFinding, Household, HumanTask, ProcessInstance, User
-from app.models.integrity import SEVERITIES
-from services import audit, definitions
+from app.models.integrity import FINDING_OPEN_STATES, SEVERITIES
+from services import audit, definitions, finding_notices
 from services.access import (
     action_problem,
     can_see_household,
@@ -53,7 +53,7 @@ register_problems({
 
 AUDITOR = "reviewer"
 DEFAULT_WORKING_DAYS = 10
-OPEN_STATES = ("open", "reopened")  # waiting for the responsible role
+OPEN_STATES = FINDING_OPEN_STATES  # waiting for the responsible role
 _text = [validate.Length(min=1, max=4000), writable]
 
 
@@ -165,6 +165,7 @@ def open_finding(actor: Actor, data: Any, *, now: datetime) -> AuditFinding:
         audit.record(actor, "finding.open", "audit_finding", row.id, household_id=household.id, at=now,
                      after={"step": row.bpmn_id, "severity": row.severity, "text": row.text, "role": role,
                             "due_on": row.due_on})
+        finding_notices.to_rectify(actor, row, household, now)
     return row
 
 
@@ -202,6 +203,7 @@ def rectify(actor: Actor, finding_id: int, data: Any, proof: tuple[str | None, B
         row.rectified_at, row.rectified_by_id = now, actor.id
         audit.record(actor, "finding.rectify", "audit_finding", row.id, household_id=row.household_id, at=now,
                      before=before, after={"state": row.state, "rectification": row.rectification})
+        finding_notices.rectified(actor, row, row.household, now)
     return row
 
 
@@ -233,6 +235,8 @@ def _judge(actor: Actor, finding_id: int, state: str, reason: str | None, now: d
         audit.record(actor, f"finding.{'close' if state == 'closed' else 'reopen'}", "audit_finding", row.id,
                      household_id=row.household_id, at=now, before=before,
                      after={"state": state, **({"reason": reason} if reason else {})})
+        if state == "reopened":
+            finding_notices.to_rectify(actor, row, row.household, now, reason=reason)
     return row
 
 
