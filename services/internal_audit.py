@@ -267,6 +267,8 @@ class FindingQuery:
     state: str | None = None
     mine: bool = False  # only those the actor rectifies: their roles, each within its reach of the household
     household_id: int | None = None
+    to_rectify: bool = False  # mine and waiting for the rectification (open or reopened): the inbox's list
+    limit: int = 500
 
 
 def list_findings(actor: Actor, query: FindingQuery) -> list[AuditFinding]:
@@ -280,11 +282,13 @@ def list_findings(actor: Actor, query: FindingQuery) -> list[AuditFinding]:
         stmt = stmt.where(AuditFinding.state == query.state)
     if query.household_id:
         stmt = stmt.where(AuditFinding.household_id == query.household_id)
-    if query.mine:
+    if query.mine or query.to_rectify:
         stmt = stmt.where(step_condition(actor.user, _finding_columns()))
+    if query.to_rectify:
+        stmt = stmt.where(AuditFinding.state.in_(OPEN_STATES))
     waiting = AuditFinding.state.in_(OPEN_STATES)
     stmt = stmt.order_by(waiting.desc(), AuditFinding.due_on, AuditFinding.id)
-    return list(db.session.scalars(stmt.limit(500)))
+    return list(db.session.scalars(stmt.limit(query.limit)))
 
 
 def is_overdue(row: AuditFinding, today: date) -> bool:
