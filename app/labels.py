@@ -36,7 +36,7 @@ FINDING_STATE = {"open": _l("Awaiting rectification"), "rectified": _l("Rectifie
 SELECTION_METHOD = {"negotiation": _l("Negotiated by the households"), "lottery": _l("Drawn by lot")}
 NOTIFICATION_KIND = {"returned": _l("Returned"), "sign": _l("To sign"), "audit": _l("To review"),
                      "reminder": _l("Due soon"), "overdue": _l("Overdue"), "escalated": _l("Escalated"),
-                     "assigned": _l("Assigned")}
+                     "assigned": _l("Assigned"), "finding": _l("Audit finding")}
 
 
 def label(table: dict, code: str | None) -> str:

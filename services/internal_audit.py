@@ -1,27 +1,39 @@
 """Internal audit (内审) by the reviewer: sample a project's cases, record findings per household and step, the
 step's role rectifies (整改) by a deadline in working days, the reviewer closes the finding or reopens it.
-States: open → rectified → closed, or rectified → reopened → rectified …"""
+States: open → rectified → closed, or rectified → reopened → rectified …
+A finding is seen on the households within the user's reach, rectified by the step's role within that role's reach
+(as the step itself), and each change is told to who acts next (services/finding_notices.py)."""
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 import chinese_calendar
 from marshmallow import fields as f
 from marshmallow import validate
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
-from app.models import MAX_ID, AuditFinding, Household, HumanTask, ProcessInstance
-from app.models.integrity import SEVERITIES
-from services import audit, definitions
-from services.access import get_household, get_project, project_ids, restrict_to_projects
+from app.models import MAX_ID, AuditFinding, Household, HumanTask, ProcessInstance, User
+from app.models.integrity import FINDING_OPEN_STATES, SEVERITIES
+from services import audit, definitions, finding_notices
+from services.access import (
+    action_problem,
+    can_see_household,
+    get_household,
+    get_project,
+    restrict_by_household,
+    restrict_to_households,
+    step_condition,
+)
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.integrity import store_project_file
-from services.problems import N_, CodedSchema, problem
+from services.problems import N_, CodedSchema, Problem, problem
 from services.problems import register as register_problems
 from services.runtime import PIPELINE_KEY
 from services.text import writable
@@ -41,7 +53,7 @@ register_problems({
 
 AUDITOR = "reviewer"
 DEFAULT_WORKING_DAYS = 10
-OPEN_STATES = ("open", "reopened")  # waiting for the responsible role
+OPEN_STATES = FINDING_OPEN_STATES  # waiting for the responsible role
 _text = [validate.Length(min=1, max=4000), writable]
 
 
@@ -153,14 +165,14 @@ def open_finding(actor: Actor, data: Any, *, now: datetime) -> AuditFinding:
         audit.record(actor, "finding.open", "audit_finding", row.id, household_id=household.id, at=now,
                      after={"step": row.bpmn_id, "severity": row.severity, "text": row.text, "role": role,
                             "due_on": row.due_on})
+        finding_notices.to_rectify(actor, row, household, now)
     return row
 
 
 def get_finding(actor: Actor, finding_id: int) -> AuditFinding:
-    """A finding of the actor's projects, or NotFound."""
+    """A finding on a household within the actor's reach, or NotFound (another project's or group's alike)."""
     row = db.session.get(AuditFinding, finding_id) if 0 < finding_id <= MAX_ID else None
-    ids = project_ids(actor.user)
-    if row is None or (ids is not None and row.project_id not in ids):
+    if row is None or not can_see_household(actor.user, row.household):
         raise NotFound(problem("finding_not_found"))
     return row
 
@@ -174,8 +186,9 @@ def rectify(actor: Actor, finding_id: int, data: Any, proof: tuple[str | None, B
             upload_dir: str = "", max_bytes: int = 0, now: datetime) -> AuditFinding:
     """The step's role records what was put right (text, optional file); the finding waits for the reviewer."""
     row = get_finding(actor, finding_id)
-    if not actor.user.has_role(row.role):
-        raise Forbidden(problem("finding_role_only", role=row.role))
+    refusal = rectify_problem(actor.user, row)
+    if refusal is not None:
+        raise Forbidden(refusal)
     values = _valid(RectificationInput, data, "rectification_invalid")
     _in_state(row, *OPEN_STATES)
     with transaction():
@@ -190,6 +203,7 @@ def rectify(actor: Actor, finding_id: int, data: Any, proof: tuple[str | None, B
         row.rectified_at, row.rectified_by_id = now, actor.id
         audit.record(actor, "finding.rectify", "audit_finding", row.id, household_id=row.household_id, at=now,
                      before=before, after={"state": row.state, "rectification": row.rectification})
+        finding_notices.rectified(actor, row, row.household, now)
     return row
 
 
@@ -221,7 +235,28 @@ def _judge(actor: Actor, finding_id: int, state: str, reason: str | None, now: d
         audit.record(actor, f"finding.{'close' if state == 'closed' else 'reopen'}", "audit_finding", row.id,
                      household_id=row.household_id, at=now, before=before,
                      after={"state": state, **({"reason": reason} if reason else {})})
+        if state == "reopened":
+            finding_notices.to_rectify(actor, row, row.household, now, reason=reason)
     return row
+
+
+def rectify_problem(user: User, row: AuditFinding) -> Problem | None:
+    """Why the user may not rectify the finding (a Problem), None when they may: the step's role, within that
+    role's reach of the household (and the signer a signing step is bound to), as for the step itself."""
+    if not user.has_role(row.role):
+        return problem("finding_role_only", role=row.role)
+    household = row.household
+    step = SimpleNamespace(role=row.role, project_id=row.project_id, work_group_id=household.work_group_id,
+                           bpmn_id=row.bpmn_id, household=household)
+    refusal = action_problem(user, step)
+    return problem(refusal) if refusal is not None else None
+
+
+def _finding_columns() -> SimpleNamespace:
+    """A finding's columns as a step's (services/access.py step_condition), its household joined."""
+    return SimpleNamespace(role=AuditFinding.role, project_id=AuditFinding.project_id,
+                           work_group_id=Household.work_group_id, bpmn_id=AuditFinding.bpmn_id,
+                           household_id=AuditFinding.household_id)
 
 
 @dataclass(frozen=True)
@@ -230,24 +265,30 @@ class FindingQuery:
 
     project_id: int | None = None
     state: str | None = None
-    mine: bool = False  # only those the actor's roles rectify
+    mine: bool = False  # only those the actor rectifies: their roles, each within its reach of the household
     household_id: int | None = None
+    to_rectify: bool = False  # mine and waiting for the rectification (open or reopened): the inbox's list
+    limit: int = 500
 
 
 def list_findings(actor: Actor, query: FindingQuery) -> list[AuditFinding]:
-    """Findings of the actor's projects, the most urgent first (open ones by deadline, then the others)."""
-    stmt = restrict_to_projects(select(AuditFinding), AuditFinding.project_id, actor.user)
+    """Findings on the households within the actor's reach, the most urgent first (open ones by deadline, then
+    the others); one statement, their households loaded with them."""
+    stmt = restrict_to_households(select(AuditFinding).join(Household, Household.id == AuditFinding.household_id)
+                                  .options(contains_eager(AuditFinding.household)), actor.user)
     if query.project_id:
         stmt = stmt.where(AuditFinding.project_id == query.project_id)
     if query.state:
         stmt = stmt.where(AuditFinding.state == query.state)
     if query.household_id:
         stmt = stmt.where(AuditFinding.household_id == query.household_id)
-    if query.mine:
-        stmt = stmt.where(AuditFinding.role.in_(sorted(actor.user.role_codes) or ["-"]))
+    if query.mine or query.to_rectify:
+        stmt = stmt.where(step_condition(actor.user, _finding_columns()))
+    if query.to_rectify:
+        stmt = stmt.where(AuditFinding.state.in_(OPEN_STATES))
     waiting = AuditFinding.state.in_(OPEN_STATES)
     stmt = stmt.order_by(waiting.desc(), AuditFinding.due_on, AuditFinding.id)
-    return list(db.session.scalars(stmt.limit(500)))
+    return list(db.session.scalars(stmt.limit(query.limit)))
 
 
 def is_overdue(row: AuditFinding, today: date) -> bool:
@@ -264,13 +305,14 @@ class FindingCounts:
 
 
 def counts(actor: Actor, project_id: int | None, today: date) -> FindingCounts:
-    """The supervisor's view: how many findings in each state, and the overdue ones (two queries)."""
-    stmt = restrict_to_projects(select(AuditFinding.state, func.count()), AuditFinding.project_id, actor.user)
+    """The supervisor's view of the households within reach: how many findings in each state, and the overdue
+    ones (two queries)."""
+    stmt = restrict_by_household(select(AuditFinding.state, func.count()), actor.user, AuditFinding.household_id)
     if project_id:
         stmt = stmt.where(AuditFinding.project_id == project_id)
     by_state = {state: 0 for state in ("open", "rectified", "closed", "reopened")}
     by_state.update(dict(db.session.execute(stmt.group_by(AuditFinding.state)).all()))
-    late = restrict_to_projects(select(AuditFinding), AuditFinding.project_id, actor.user).where(
+    late = restrict_by_household(select(AuditFinding), actor.user, AuditFinding.household_id).where(
         AuditFinding.state.in_(OPEN_STATES), AuditFinding.due_on < today)
     if project_id:
         late = late.where(AuditFinding.project_id == project_id)

@@ -50,7 +50,31 @@ def render(kind: str, params: dict[str, Any] | None) -> str:
     if kind == "assigned":
         return gettext("%(household)s: “%(step)s” was assigned to you by %(actor)s",
                        household=p.get("household", ""), step=p.get("step", ""), actor=p.get("actor", ""))
+    if kind == "finding":
+        return _finding_text(p)
     return p.get("text", kind)
+
+
+def _finding_text(p: dict[str, Any]) -> str:
+    """An internal-audit finding's notice (services/finding_notices.py): household, step, rectify-by date."""
+    values = {k: p.get(k, "") for k in ("household", "step", "due")}
+    event = p.get("event")
+    if event == "reopened":
+        return gettext("%(household)s: the rectification of “%(step)s” was not accepted (%(reason)s); rectify it "
+                       "again by %(due)s", reason=p.get("reason", ""), **values)
+    if event == "rectified":
+        return gettext("%(household)s: the internal audit finding on “%(step)s” was rectified and waits for your "
+                       "review (rectify by %(due)s)", **values)
+    if event == "overdue":
+        return gettext("%(household)s: the internal audit finding on “%(step)s” is not rectified; it was due by "
+                       "%(due)s", **values)
+    return gettext("%(household)s: internal audit finding on “%(step)s”; rectify it by %(due)s", **values)
+
+
+def finding_of(row: Notification) -> int | None:
+    """The finding a notice is about (to open it from the notice), or None."""
+    value = (row.params or {}).get("finding") if row.kind == "finding" else None
+    return value if isinstance(value, int) else None
 
 
 def _local(stamp: str | None) -> str:

@@ -1,4 +1,5 @@
-"""The worker: fires BPMN timers, escalates deadlines and sends e-mail copies — once per pass or forever."""
+"""The worker: fires BPMN timers, escalates deadlines (of steps and of audit findings) and sends e-mail copies — once
+per pass or forever."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.extensions import db
-from services import escalation, idempotency, mailer, runtime
+from services import escalation, finding_notices, idempotency, mailer, runtime
 from services.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class PassResult:
 def run_once(now: datetime, times: escalation.EscalationTimes, smtp: mailer.SmtpSettings) -> PassResult:
     """One pass over everything that is due now; safe to run on several hosts at once."""
     timers = runtime.fire_due_timers(now)
-    notices = escalation.run(now, times)
+    notices = escalation.run(now, times) + finding_notices.run_overdue(now)
     emails = mailer.send_pending(smtp, now)
     with transaction():
         idempotency.purge(now)

@@ -17,7 +17,7 @@ TASK_DETAIL_KEYS = TASK_KEYS | {"form", "data", "return_targets"}
 INSTANCE_KEYS = {"id", "status", "definition", "household_id", "current_tasks", "history"}
 HISTORY_KEYS = {"at", "actor", "action", "task", "detail"}
 TASK_PAGE_KEYS = {"items", "total", "page", "per_page"}
-NOTIFICATION_KEYS = {"id", "kind", "message", "task_id", "instance_id", "created_at", "read"}
+NOTIFICATION_KEYS = {"id", "kind", "message", "task_id", "instance_id", "finding_id", "created_at", "read"}
 
 SIGNS = ("sign_handler", "sign_group_leader", "sign_village_cadre", "sign_reviewer")
 MAIN_PATH = ("survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review", "agreement_draft",

@@ -34,7 +34,7 @@ OUTSIDER_ROLES = frozenset({"surveyor", "accountant", "calc_auditor"})
 GROUP2 = "group2"  # surveyor, handler and leader of project A's second work group: not group 1's cases
 GROUP2_ROLES = frozenset({"surveyor", "handler", "group_leader"})
 USERS = (ANONYMOUS, OUTSIDER, GROUP2, *ROLES)
-HOUSEHOLD_PARAMS = frozenset({"household_id", "task_id", "file_id", "instance_id"})  # a route naming one case
+HOUSEHOLD_PARAMS = frozenset({"household_id", "task_id", "file_id", "instance_id", "finding_id"})  # naming a case
 OWNER = "surveyor"  # whose notification and token the routes name
 PNG = CASE_PNG  # a real image: uploads are opened, not only sniffed
 

@@ -2,8 +2,10 @@
 audit samples and findings (open, rectify, close, reopen)."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import fields as f
-from marshmallow import validate
+from marshmallow import missing, validate
 
 from app.api import bp
 from app.api.auth import actor
@@ -48,6 +50,13 @@ SelectionList = listing(SelectionSchema, "SelectionList")
 SelectionInput = integrity.SelectionInput
 
 
+class FindingOverdue(f.Boolean):
+    """Whether a finding waits for its rectification past the rectify-by date (today, UTC)."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return internal_audit.is_overdue(obj, utcnow().date())
+
+
 class FindingSchema(CodedSchema):
     id = f.Integer()
     project_id = f.Integer()
@@ -65,6 +74,7 @@ class FindingSchema(CodedSchema):
     rectified_at = UtcDateTime(allow_none=True)
     closed_at = UtcDateTime(allow_none=True)
     reopen_reason = f.String(allow_none=True)
+    overdue = FindingOverdue(metadata={"description": "waiting for the rectification past its rectify-by date"})
 
 
 FindingList = listing(FindingSchema, "FindingList")
@@ -76,7 +86,12 @@ ReopenInput = internal_audit.ReopenInput
 class FindingArgs(CodedSchema):
     project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
     state = f.String(validate=validate.OneOf(FINDING_STATES))
-    mine = f.Boolean(load_default=False)
+    mine = f.Boolean(load_default=False, metadata={
+        "description": "only the findings the caller rectifies: their roles, each within its reach of the household "
+                       "(a group-bound role its work groups' households)"})
+    to_rectify = f.Boolean(load_default=False, metadata={
+        "description": "only those of mine waiting for the rectification (open or reopened): the inbox's list of "
+                       "findings to rectify, the earliest rectify-by date first"})
 
 
 class SampleArgs(CodedSchema):
@@ -133,8 +148,8 @@ def audit_sample(project_id: int):
 
 
 @bp.get("/findings")
-@doc("Internal-audit findings of the caller's projects", query=FindingArgs, response=FindingList,
-     tag="integrity")
+@doc("Internal-audit findings of the caller's projects (to_rectify=true: those waiting for the caller's "
+     "rectification, as the inbox lists them)", query=FindingArgs, response=FindingList, tag="integrity")
 def list_findings():
     args = query_args(FindingArgs)
     return respond(FindingList, {"items": internal_audit.list_findings(actor(), internal_audit.FindingQuery(**args))})

@@ -85,6 +85,13 @@ class NoticeText(f.String):
         return notifications.render(obj.kind, obj.params) if obj.params else obj.message
 
 
+class NoticeFinding(f.Integer):
+    """The audit finding a notification is about (kind finding), to open it."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return notifications.finding_of(obj)
+
+
 class ErrorBody(CodedSchema):
     code = f.String(required=True)
     message = f.String(required=True)
@@ -311,6 +318,8 @@ class NotificationSchema(CodedSchema):
     message = NoticeText()
     task_id = f.Integer(allow_none=True)
     instance_id = f.Integer(allow_none=True)
+    finding_id = NoticeFinding(allow_none=True, metadata={"description": "the audit finding of a notice of kind "
+                                                                         "finding (GET /api/v1/findings/{id})"})
     created_at = UtcDateTime()
     read = IsSet(attribute="read_at")
 

@@ -12,11 +12,13 @@ from app.inbox import bp
 from app.inbox.formdata import VERSION_FIELD, values_from_form
 from app.models import utcnow
 from app.web import bool_arg, int_arg, page_actor, text_arg
-from services import access, duties, history, households, modules, runtime, tasks
+from services import access, duties, history, households, internal_audit, modules, runtime, tasks
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.forms import get_form, json_schema
 from services.modules import steppage
 from services.problems import problem
+
+INBOX_FINDINGS = 20  # audit findings to rectify listed above the steps; the findings page has them all
 
 
 def _due_soon() -> timedelta:
@@ -43,8 +45,11 @@ def index():
     now = utcnow()
     counts = tasks.inbox_counts(current_user, now, _due_soon())
     rows, total = tasks.list_tasks(current_user, query, now, known_total=tasks.total_from_counts(query, counts))
+    findings = internal_audit.list_findings(page_actor(), internal_audit.FindingQuery(
+        to_rectify=True, limit=INBOX_FINDINGS + 1))
     return render_template("inbox/index.html", rows=rows, total=total, query=query, counts=counts, now=now,
-                           due_soon=_due_soon(), urgency=tasks.urgency,
+                           due_soon=_due_soon(), urgency=tasks.urgency, findings=findings,
+                           shown_findings=INBOX_FINDINGS, finding_overdue=internal_audit.is_overdue,
                            projects=access.visible_projects(current_user))
 
 

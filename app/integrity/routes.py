@@ -135,23 +135,23 @@ def open_finding():
 @bp.get("/findings/<int:finding_id>")
 @login_required
 def finding(finding_id: int):
+    return _finding_page(finding_id)
+
+
+def _finding_page(finding_id: int, errors: dict | None = None, typed: dict | None = None, status: int = 200):
     row = internal_audit.get_finding(page_actor(), finding_id)
     return render_template("integrity/finding.html", row=row, today=utcnow().date(),
                            overdue=internal_audit.is_overdue(row, utcnow().date()),
                            is_auditor=current_user.has_role(internal_audit.AUDITOR),
-                           can_rectify=current_user.has_role(row.role), errors={}, typed={})
+                           can_rectify=internal_audit.rectify_problem(current_user, row) is None,
+                           errors=errors or {}, typed=typed or {}), status
 
 
 def _act(finding_id: int, action, done: str):
     try:
         action()
     except (InvalidInput, Conflict) as exc:
-        row = internal_audit.get_finding(page_actor(), finding_id)
-        return render_template("integrity/finding.html", row=row, today=utcnow().date(),
-                               overdue=internal_audit.is_overdue(row, utcnow().date()),
-                               is_auditor=current_user.has_role(internal_audit.AUDITOR),
-                               can_rectify=current_user.has_role(row.role),
-                               errors=exc.fields or {"": [exc.message]}, typed=request.form.to_dict()), 422
+        return _finding_page(finding_id, exc.fields or {"": [exc.message]}, request.form.to_dict(), 422)
     flash(done, "success")
     return redirect(url_for("integrity.finding", finding_id=finding_id))
 

@@ -51,7 +51,7 @@ def notification_centre():
     rows = notifications.for_user(current_user.id, limit=200)
     undelivered = mailer.failed_count() if current_user.has_role("admin") else 0
     return render_template("main/notifications.html", rows=rows, render=notifications.render,
-                           undelivered=undelivered)
+                           finding_of=notifications.finding_of, undelivered=undelivered)
 
 
 @bp.post("/notifications/<int:notification_id>/read")
@@ -60,6 +60,8 @@ def read_notification(notification_id: int):
     row = notifications.mark_read(page_actor(), notification_id, utcnow())
     if row.task_id and request.form.get("open") == "task":
         return redirect(url_for("inbox.task", task_id=row.task_id))
+    if notifications.finding_of(row) and request.form.get("open") == "finding":
+        return redirect(url_for("integrity.finding", finding_id=notifications.finding_of(row)))
     return redirect(url_for("main.notification_centre"))
 
 

@@ -15,6 +15,7 @@ from app.models.types import JsonType, utcnow
 SELECTION_METHODS = ("negotiation", "lottery")
 SEVERITIES = ("low", "medium", "high")
 FINDING_STATES = ("open", "rectified", "closed", "reopened")
+FINDING_OPEN_STATES = ("open", "reopened")  # waiting for the responsible role
 
 
 class ProjectFile(db.Model):
