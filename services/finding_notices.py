@@ -44,7 +44,7 @@ def _rows(row: AuditFinding, user_ids: set[int], params: dict[str, Any], key: st
 
 
 def dedupe_key(finding_id: int, key: str, user_id: int) -> str:
-    """One notice per finding, event (with its time, or 'overdue' once) and recipient."""
+    """One notice per finding, event (with its time, or 'overdue' once per rectify-by date) and recipient."""
     return f"finding:{finding_id}:{key}:{user_id}"
 
 
@@ -75,13 +75,14 @@ def rectified(actor: Actor, row: AuditFinding, household: Household, now: dateti
 def _overdue_marker():
     """SQL of the reviewer's overdue notice key of a finding: once written, the finding was announced."""
     return (literal("finding:") + cast(AuditFinding.id, String) + literal(":overdue:")
-            + cast(AuditFinding.opened_by_id, String))
+            + cast(AuditFinding.due_on, String) + literal(":") + cast(AuditFinding.opened_by_id, String))
 
 
 def run_overdue(now: datetime, batch: int = 200) -> int:
     """Findings past their rectify-by date and still waiting for the role: the role's people and the reviewer
-    who opened it get an overdue notice, once. Rows are claimed with FOR UPDATE SKIP LOCKED (on SQLite the write
-    lock first), so several workers may run at once; returns how many notices were written."""
+    who opened it get an overdue notice, once per rectify-by date (a reopened finding has a new one). Rows are
+    claimed with FOR UPDATE SKIP LOCKED (on SQLite the write lock first), so several workers may run at once;
+    returns how many notices were written."""
     written = 0
     pools: dict[tuple[str, int, int | None, str], dict[int, bool]] = {}
     while True:
@@ -102,7 +103,8 @@ def run_overdue(now: datetime, batch: int = 200) -> int:
                 if key not in pools:
                     pools[key] = holders(row, household)
                 recipients = set(pools[key]) | {row.opened_by_id}
-                notices += _rows(row, recipients, _params(row, household.code, "overdue"), "overdue", now)
+                notices += _rows(row, recipients, _params(row, household.code, "overdue"),
+                                 f"overdue:{row.due_on.isoformat()}", now)
             written += notifications.insert_unique(notices)
         if len(found) < batch:
             return written

@@ -93,9 +93,10 @@ class RectificationInput(CodedSchema):
 
 
 class ReopenInput(CodedSchema):
-    """Why the reviewer does not accept the rectification."""
+    """Why the reviewer does not accept the rectification, and how many working days the role has again."""
 
     reason = f.String(required=True, validate=_text)
+    working_days = f.Integer(load_default=DEFAULT_WORKING_DAYS, validate=validate.Range(min=1, max=60))
 
 
 class SampleInput(CodedSchema):
@@ -216,25 +217,29 @@ def reopen(actor: Actor, finding_id: int, data: Any, *, now: datetime) -> AuditF
     """The reviewer does not accept the rectification: the role must rectify again, with the reason."""
     row = get_finding(actor, finding_id)
     _require_auditor(actor)
-    reason = _valid(ReopenInput, data, "reopen_invalid")["reason"].strip()
-    return _judge(actor, row.id, "reopened", reason, now)
+    values = _valid(ReopenInput, data, "reopen_invalid")
+    return _judge(actor, row.id, "reopened", values["reason"].strip(), now,
+                  due_on=add_working_days(now.date(), values["working_days"]))
 
 
-def _judge(actor: Actor, finding_id: int, state: str, reason: str | None, now: datetime) -> AuditFinding:
+def _judge(actor: Actor, finding_id: int, state: str, reason: str | None, now: datetime, *,
+           due_on: date | None = None) -> AuditFinding:
     get_finding(actor, finding_id)
     _require_auditor(actor)
     with transaction():
         row = db.session.get(AuditFinding, finding_id, with_for_update=True, populate_existing=True)
         _in_state(row, "rectified", *(("closed",) if state == "reopened" else ()))
-        before = {"state": row.state}
+        before = {"state": row.state, **({"due_on": row.due_on} if due_on else {})}
         row.state = state
         if state == "closed":
             row.closed_at, row.closed_by_id = now, actor.id
         else:
             row.reopen_reason, row.closed_at, row.closed_by_id = reason, None, None
+            row.due_on = due_on or row.due_on
         audit.record(actor, f"finding.{'close' if state == 'closed' else 'reopen'}", "audit_finding", row.id,
                      household_id=row.household_id, at=now, before=before,
-                     after={"state": state, **({"reason": reason} if reason else {})})
+                     after={"state": state, **({"reason": reason} if reason else {}),
+                            **({"due_on": due_on} if due_on else {})})
         if state == "reopened":
             finding_notices.to_rectify(actor, row, row.household, now, reason=reason)
     return row

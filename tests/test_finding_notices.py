@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Notification, User, utcnow
 from services import finding_notices, internal_audit, notifications
 from services.context import Actor
-from services.errors import Forbidden, NotFound
+from services.errors import Forbidden, InvalidInput, NotFound
 from services.tx import transaction
 from tests import factories
 from tests.api_support import fast_passwords  # noqa: F401
@@ -73,7 +73,8 @@ def test_the_role_of_the_households_group_is_told_of_a_finding_and_the_reviewer_
     assert [n.params["event"] for n in told] == ["rectified"]
     assert told[0].message == f"FN-1：“调查建档”的内审问题已整改，待您复核（整改期限 {due}）"
 
-    internal_audit.reopen(world.actor("reviewer"), finding.id, {"reason": "扫描件不清晰"}, now=utcnow())
+    due = internal_audit.reopen(world.actor("reviewer"), finding.id, {"reason": "扫描件不清晰", "working_days": 3},
+                                now=utcnow()).due_on.isoformat()  # a new rectify-by date
     again = _notices("surveyor")
     assert [n.params["event"] for n in again] == ["opened", "reopened"]
     assert again[-1].message == f"FN-1：“调查建档”的整改未通过复核（扫描件不清晰），请于 {due} 前重新整改"
@@ -156,3 +157,23 @@ def test_a_finding_notice_opens_the_finding(world, client, api):
     assert api.get("/api/v1/notifications", as_="surveyor").get_json()["items"][0]["finding_id"] == finding.id
     opened = client.post(f"/notifications/{note.id}/read", data={"open": "finding"})
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/integrity/findings/{finding.id}")
+
+
+def test_a_reopened_finding_has_a_new_rectify_by_date_and_is_announced_overdue_again(world):
+    household, _ = factories.new_household(world, "FN-6")
+    opened_at = utcnow() - timedelta(days=60)
+    finding = _open(world, household.id, now=opened_at, working_days=1)
+    first_due = finding.due_on
+    assert finding_notices.run_overdue(utcnow()) == 2  # the surveyor and the reviewer
+    internal_audit.rectify(world.actor("surveyor"), finding.id, {"text": "已补签"}, now=opened_at + timedelta(days=5))
+    reopened_at = opened_at + timedelta(days=6)
+    reopened = internal_audit.reopen(world.actor("reviewer"), finding.id, {"reason": "签字仍不完整", "working_days": 3},
+                                     now=reopened_at)
+    assert reopened.due_on == internal_audit.add_working_days(reopened_at.date(), 3) > first_due
+    assert finding_notices.run_overdue(reopened_at) == 0  # not due yet under its new date
+    assert finding_notices.run_overdue(utcnow()) == 2  # past the new date: announced again, once
+    assert finding_notices.run_overdue(utcnow()) == 0
+    with pytest.raises(InvalidInput) as refused:
+        internal_audit.reopen(world.actor("reviewer"), finding.id, {"reason": "再次退回", "working_days": 0},
+                              now=utcnow())
+    assert "working_days" in refused.value.fields

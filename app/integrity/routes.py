@@ -2,6 +2,8 @@
 conflict of interest on a step, the audit findings (内审整改): sample, open, rectify, close, reopen."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -175,8 +177,14 @@ def close(finding_id: int):
 @login_required
 def reopen(finding_id: int):
     return _act(finding_id, lambda: internal_audit.reopen(page_actor(), finding_id,
-                                                          {"reason": request.form.get("reason", "")}, now=utcnow()),
+                                                          _reopen_form(), now=utcnow()),
                 _("The finding was reopened; the step's role must rectify it again."))
+
+
+def _reopen_form() -> dict[str, Any]:
+    days = request.form.get("working_days", "").strip()
+    return {"reason": request.form.get("reason", ""),
+            **({"working_days": int(days) if days.isascii() and days.isdigit() else days} if days else {})}
 
 
 @bp.get("/overview")
