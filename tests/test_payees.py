@@ -20,7 +20,7 @@ from tests import factories
 from tests.api_support import assert_error, fast_passwords  # noqa: F401
 from tests.test_compensation_people_business import shop_calculated
 from tests.test_i18n import ensure_compiled
-from tests.test_pages import Browser, open_task, posted, text_of
+from tests.test_pages import Browser, complete, open_task, posted, text_of
 
 D = Decimal
 TENANT_ACCOUNT = "6217 0000 1111 2222 9876"
@@ -188,3 +188,25 @@ def test_without_a_tenants_part_payments_go_to_the_owner(world: factories.World,
 @pytest.mark.parametrize("payments", [None, "x", [{"amount": "abc"}, 3, {"payee": "someone", "amount": "5"}]])
 def test_the_summary_reads_whatever_was_typed(payments) -> None:
     assert payees.paid_parts(payments)["owner"] == (D("5") if isinstance(payments, list) else 0)
+
+
+def test_a_spare_row_left_at_the_default_payee_is_no_payment(world: factories.World, ctx: Flask) -> None:
+    ensure_compiled()
+    household, instance = factories.new_household(world, code="HOUSE-Q")
+    complete(world, instance.id, "survey", "appraisal", "rights", "calculation", "calc_audit", "policy_review",
+             "agreement_draft", *SIGNS)
+    total = load(db.session.get(Household, household.id)).agreement_total()
+    task = open_task(instance.id, "payment")
+    browser = Browser(ctx).as_user("finance")
+    version = str(load(db.session.get(Household, household.id)).version("payment"))
+    spare = {"payments.1.payee": "owner", "payments.1.amount": "", "payments.1.paid_on": "", "_version": version}
+    # a row with only a voucher number typed: refused at its fields and kept as the draft, never a server error
+    page = browser.post(f"/tasks/{task.id}/complete", data={
+        **posted({"payments": [_row("owner", total, "FK1")]}), **spare, "payments.1.voucher_no": "FK9"})
+    assert page.status_code == 422 and "已将您填写的内容保存为草稿" in text_of(page)
+    version = str(load(db.session.get(Household, household.id)).version("payment"))
+    page = browser.post(f"/tasks/{task.id}/complete", data={
+        **posted({"payments": [_row("owner", total, "FK1")]}), **spare, "_version": version})
+    assert page.status_code in (302, 303), text_of(page)[:300]
+    stored = modules.view(world.actor("finance"), household.id, "payment").data["payments"]
+    assert [(p["payee"], p["voucher_no"]) for p in stored] == [("owner", "FK1")]

@@ -151,9 +151,3 @@ def check_tenant_account(case: Case, values: dict[str, Any]) -> None:
         raise InvalidInput(problem("tenant_account_without_tenant"),
                            {"tenant_bank_account": [problem("tenant_account_without_tenant")]})
 
-
-def tenant_name(case: Case) -> str:
-    """The business's tenant as the survey records it."""
-    business = case.doc("survey").get("business")
-    return str(business.get("tenant") or "").strip() if isinstance(business, dict) else ""
-
