@@ -10,7 +10,7 @@ from typing import Any
 from app.models import Household, User
 from services import files, idnumbers
 from services.context import Actor
-from services.modules import dossier
+from services.modules import dossier, payees
 from services.modules.case import load
 
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -104,10 +104,11 @@ def step(rng: random.Random, bpmn_id: str, household: Household, at: datetime, h
         return {"opinion": "同意", "no_conflict": True}
     if bpmn_id == "tracking_audit":
         return {"audited_amount": str(case.agreement_total()), "opinion": "资金用途与协议一致，同意拨付"}
-    if bpmn_id == "payment":
-        total = case.agreement_total() or Decimal("0")
-        return {"payments": [{"amount": str(abs(total)), "paid_on": day,
-                              "voucher_no": f"FK{rng.randint(100000, 999999)}"}] if total else []}
+    if bpmn_id == "payment":  # each payee (the owner, and a business's tenant with a part) paid their part
+        parts = payees.agreed_parts(case) or {}
+        return {"payments": [{"payee": payee, "amount": str(amount), "paid_on": day,
+                              "voucher_no": f"FK{rng.randint(100000, 999999)}"} for payee, amount in parts.items()
+                             if amount]}
     if bpmn_id == "archive":
         return {"box_no": f"A{rng.randint(1, 40):02d}", "serial_no": str(rng.randint(1, 500)),
                 "checklist": [{"code": code, "present": True} for code, *_ in dossier.DOSSIER]}

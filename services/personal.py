@@ -12,7 +12,7 @@ from services import idnumbers
 
 ID_NUMBER_KEYS = frozenset({"id_number", "head_id_number"})
 PHONE_KEYS = frozenset({"phone", "mobile", "contact_phone"})
-ACCOUNT_KEYS = frozenset({"bank_account", "account_no"})
+ACCOUNT_KEYS = frozenset({"bank_account", "tenant_bank_account", "account_no"})
 # an 18-character ID number standing anywhere in a text (notes, audit details): not part of a longer number
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx](?![0-9A-Za-z])")
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")

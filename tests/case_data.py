@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Household, User, utcnow
 from services import files, idnumbers
 from services.context import Actor
-from services.modules import dossier
+from services.modules import dossier, payees
 from services.modules.case import load
 
 # a 1×1 PNG
@@ -94,9 +94,11 @@ def step(bpmn_id: str, household_id: int, *, option: str = "cash", unit_price: s
         return {"opinion": "同意", "no_conflict": True}
     if bpmn_id == "tracking_audit":
         return {"audited_amount": str(case.agreement_total()), "opinion": "资金用途与协议一致"}
-    if bpmn_id == "payment":
-        return {"payments": [{"amount": str(case.agreement_total() or Decimal("0")), "paid_on": today.isoformat(),
-                              "voucher_no": f"FK{household_id:05d}"}]}
+    if bpmn_id == "payment":  # each payee (the owner, and a business's tenant with a part) paid their part
+        parts = payees.agreed_parts(case) or {"owner": Decimal("0")}
+        return {"payments": [{"payee": payee, "amount": str(amount), "paid_on": today.isoformat(),
+                              "voucher_no": f"FK{household_id:05d}" + ("" if payee == "owner" else f"-{payee}")}
+                             for payee, amount in parts.items()]}
     if bpmn_id == "archive":
         return {"box_no": "A01", "serial_no": str(household_id),
                 "checklist": [{"code": code, "present": True} for code, *_ in dossier.DOSSIER]}

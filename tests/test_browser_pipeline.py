@@ -205,6 +205,9 @@ def test_one_household_from_registration_to_archive_on_the_pages(site: Site, pag
     total = page.get_by_test_id("agreed-total")
     expect(total).to_contain_text("元")
     amount = re.search(r"([\d,]+\.\d\d) 元", total.inner_text()).group(1).replace(",", "")
+    # a house has no tenant: the whole amount is the owner's, the default payee of each payment
+    expect(page.get_by_test_id("payee-progress")).to_contain_text("产权人")
+    expect(page.locator("#f-payments-0-payee option:checked")).to_have_text("产权人")
     _fill(page, {"payments": [{"amount": amount, "paid_on": TODAY, "voucher_no": "FK2026-0001"}]})
     page.locator('input[data-pick-upload="f-payments-0-attachment_id"]').set_input_files(
         {"name": "付款凭证.png", "mimeType": "image/png", "buffer": png_bytes((400, 300))})

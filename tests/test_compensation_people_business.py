@@ -199,10 +199,11 @@ def test_the_preview_reads_the_new_fields() -> None:
     assert data.persons[0].quota_groups == ("reserved",)
 
 
-def test_a_shop_with_a_tenant_through_the_steps_stores_both_totals(ctx, world) -> None:
+def shop_calculated(world, code: str = "SHOP-1", **calculation: str):
+    """A shop run by its tenant 李记餐饮 (equipment appraised at 36,000), calculated with the example table
+    (policy 2026.8): the household and its instance, at the calculation audit."""
     from datetime import date
 
-    from services import modules
     from services.compensation import policy as policy_table
     from services.context import Actor
     from services.tx import transaction
@@ -211,9 +212,10 @@ def test_a_shop_with_a_tenant_through_the_steps_stores_both_totals(ctx, world) -
 
     with transaction():
         policy_table.ensure_default(Actor.system(), factories.utcnow())
-    policy_table.create_version(Actor.system(), {"version": "2026.8", "name": "店面承租户", "rules": table(),
-                                                 "effective_from": date(2026, 1, 1)}, factories.utcnow())
-    household, instance = factories.new_household(world, code="SHOP-1", kind="shop")
+    if policy_table.find("2026.8") is None:
+        policy_table.create_version(Actor.system(), {"version": "2026.8", "name": "店面承租户", "rules": table(),
+                                                     "effective_from": date(2026, 1, 1)}, factories.utcnow())
+    household, instance = factories.new_household(world, code=code, kind="shop")
     data = factories.step_data("survey", household.id)
     for building in data["buildings"]:
         building["use"] = "business"
@@ -225,7 +227,14 @@ def test_a_shop_with_a_tenant_through_the_steps_stores_both_totals(ctx, world) -
     factories.complete_open_step(world, open_task(instance.id, "appraisal"), appraisal)
     factories.complete_open_step(world, open_task(instance.id, "rights"))
     factories.complete_open_step(world, open_task(instance.id, "calculation"),
-                                 {"option": "cash", "policy_version": "2026.8"})
+                                 {"option": "cash", "policy_version": "2026.8", **calculation})
+    return household, instance
+
+
+def test_a_shop_with_a_tenant_through_the_steps_stores_both_totals(ctx, world) -> None:
+    from services import modules
+
+    household, _instance = shop_calculated(world)
     stored = modules.view(world.actor("accountant"), household.id, "calculation").data
     by_code = {i["code"]: i for i in stored["items"]}
     assert by_code["business_interruption.tenant"]["amount"] == "48000.00"

@@ -251,6 +251,8 @@ def _tables(data: dict[str, Any], props: dict[str, dict[str, Any]], names: Names
 
 
 def _ref_or_value(key: str, prop: dict[str, Any] | None, value: Any, names: Names) -> str:
+    if key == "payee" and value in (None, ""):  # a payment recorded before payees were: the owner's
+        value = "owner"
     if key == "code" and prop and prop.get("x-widget") == "ref":
         return next((str(label) for code, label, *_rest in dossier.DOSSIER if code == value), str(value))
     return _value(key, prop, value, names)

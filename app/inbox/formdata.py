@@ -74,11 +74,13 @@ def _records(item_schema: dict[str, Any], form: MultiDict, path: str) -> list[di
 
 
 def _row_has_input(item_schema: dict[str, Any], form: MultiDict, row_prefix: str) -> bool:
-    """True when anything but hidden ids and check boxes was filled in (a blank spare row is not a record)."""
+    """True when anything but hidden ids, check boxes and choices left at their default was filled in (a blank
+    spare row is not a record)."""
     for name, prop in item_schema.get("properties", {}).items():
         if prop.get("x-widget") == "hidden" or prop.get("type") == "boolean":
             continue
-        if (form.get(row_prefix + name) or "").strip():
+        raw = (form.get(row_prefix + name) or "").strip()
+        if raw and raw != prop.get("default"):
             return True
     return False
 

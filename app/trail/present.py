@@ -94,6 +94,7 @@ FIELDS: dict[str, Any] = {
     "upstream": _l("Filled from"), "bytes": _l("Size (bytes)"),
     "target": _l("Target"), "by_name": _l("Signed by"), "at": _l("Time"), "checks": _l("Red-line checks"),
     "items": _l("Compensation items"), "total": _l("Total"), "paid_total": _l("Paid in total"),
+    "payees": _l("Parts by payee"), "owner": _l("Owner"),
     "display_name": _l("Full name"), "email": _l("E-mail"), "roles": _l("Roles"), "groups": _l("Work groups"),
     "must_change_password": _l("Must change password"),
     "severity": _l("Severity of the finding"), "role": _l("Responsible role of the finding"),

@@ -64,7 +64,8 @@ def draft_data(household: Household) -> dict[str, Any] | None:
         return None
     data = {**(record.data if record is not None and isinstance(record.data, dict) else {}),
             **agreement_terms(case)}
-    return {**data, "number": DRAFT_NUMBER, "draft": True}
+    # a draft is drawn with the current wording, as it will be numbered
+    return {**data, "number": DRAFT_NUMBER, "draft": True, "template_version": CURRENT}
 
 
 def clean(value: Any) -> Any:
@@ -187,10 +188,36 @@ def _signatures(data: dict[str, Any], timezone: str, cadre_signs: bool = True) -
 
 def _settlement(total: Decimal, swap: bool) -> dict[str, Any]:
     """Who pays whom: positive totals are paid by the office, negative ones (a swap's difference) by the household."""
-    case = "office_pays" if total > 0 else "household_pays" if total < 0 else "none"
+    case = _settlement_case(total)
     payable = abs(total)
     return {"payment_case": case, "payable_figures": figures(payable), "payable_capitals": to_capitals(payable),
             "payable_kind": "差价款" if swap else "补偿款"}
+
+
+def _settlement_case(amount: Decimal) -> str:
+    return "office_pays" if amount > 0 else "household_pays" if amount < 0 else "none"
+
+
+def _tenant_parts(household_id: int, data: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The owner's and the tenant's parts of a business's agreement, the tenant (as the survey names them) and
+    the numbers and labels of the tenant's items; has_tenant is false without a tenant's part."""
+    payees = data.get("payees") if isinstance(data.get("payees"), dict) else {}
+    try:
+        owner, tenant = to_decimal(payees.get("owner") or 0), to_decimal(payees.get("tenant") or 0)
+    except ValueError:
+        owner = tenant = Decimal(0)
+    stored = [i for i in data.get("items") or [] if isinstance(i, dict)]
+    theirs = [shown for shown, item in zip(items, stored, strict=False) if item.get("payee") == "tenant"]
+    survey = get_record(household_id, "survey")
+    business = (survey.data or {}).get("business") if survey is not None else None
+    name = str(business.get("tenant") or "").strip() if isinstance(business, dict) else ""
+    return {"has_tenant": bool(tenant), "tenant_name": name,
+            "owner_figures": figures(abs(owner)), "owner_capitals": to_capitals(abs(owner)),
+            "owner_case": _settlement_case(owner),
+            "tenant_figures": figures(tenant), "tenant_capitals": to_capitals(tenant),
+            "tenant_numbers": "、".join(str(i["n"]) for i in theirs),
+            "tenant_labels": "、".join(i["label"] for i in theirs),
+            "tenant_bank_account": data.get("tenant_bank_account") or ""}
 
 
 def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "Asia/Shanghai",
@@ -236,5 +263,6 @@ def build(household_id: int, *, office: str = DEFAULT_OFFICE, timezone: str = "A
         "blank": BLANK, "blank_date": BLANK_DATE,
         "draft": bool(data.get("draft")),
         **_settlement(total, swap),
+        **_tenant_parts(household.id, data, items),
     }
     return clean(context)

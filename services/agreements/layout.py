@@ -4,7 +4,7 @@
 # changes once it is in use: a new wording is a new version.
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,20 @@ class Layout:
     blocks: tuple[Block, ...]
 
 
+_TOTAL = Paragraph("补偿总额为人民币{{ total_figures }}元（大写：人民币{{ total_capitals }}）。", when="not is_swap")
+_OFFICE_PAYS = Paragraph("甲方在本协议生效、乙方按期腾空交房并经甲方验收合格后十五个工作日内，将{{ payable_kind }}"
+                         "人民币{{ payable_figures }}元（大写：人民币{{ payable_capitals }}）一次性支付至乙方账户"
+                         "（{{ bank_account or '开户行及账号由乙方另行书面提供' }}）。",
+                         when="payment_case == 'office_pays'")
+_HOUSEHOLD_PAYS = Paragraph("乙方应在交付产权调换房屋前，将差价款人民币{{ payable_figures }}元（大写：人民币"
+                            "{{ payable_capitals }}）一次性支付至甲方指定账户。",
+                            when="payment_case == 'household_pays'")
+_NONE_PAYS = Paragraph("本协议双方无需相互支付款项。", when="payment_case == 'none'")
 _SETTLEMENT = ("{% if payment_case == 'office_pays' %}由甲方支付给乙方{% elif payment_case == 'household_pays' %}"
                "由乙方支付给甲方{% else %}双方互不找补{% endif %}")
+
+_SWAP_TOTAL = Paragraph("经结算，产权调换差价为人民币{{ payable_figures }}元（大写：人民币{{ payable_capitals }}），"
+                        + _SETTLEMENT + "。", when="is_swap")
 
 LAYOUT_2026_1 = Layout(
     version="2026.1",
@@ -95,20 +107,15 @@ LAYOUT_2026_1 = Layout(
             Column("金额（元）", "{{ i.amount }}", 3.0, "right"),
         ), "i", "items", empty="无补偿项目",
             footer=("", "{{ total_label }}", "", "{{ total_figures }}")),
-        Paragraph("补偿总额为人民币{{ total_figures }}元（大写：人民币{{ total_capitals }}）。", when="not is_swap"),
-        Paragraph("经结算，产权调换差价为人民币{{ payable_figures }}元（大写：人民币{{ payable_capitals }}），"
-                  + _SETTLEMENT + "。", when="is_swap"),
+        _TOTAL,
+        _SWAP_TOTAL,
         Paragraph("第四条　搬迁期限", "heading"),
         Paragraph("乙方应于{{ move_deadline }}前完成搬迁，将被征收房屋腾空并交付甲方验收。"
                   "房屋交付后由甲方负责拆除，乙方不得再行占用。"),
         Paragraph("第五条　付款方式", "heading"),
-        Paragraph("甲方在本协议生效、乙方按期腾空交房并经甲方验收合格后十五个工作日内，将{{ payable_kind }}"
-                  "人民币{{ payable_figures }}元（大写：人民币{{ payable_capitals }}）一次性支付至乙方账户"
-                  "（{{ bank_account or '开户行及账号由乙方另行书面提供' }}）。",
-                  when="payment_case == 'office_pays'"),
-        Paragraph("乙方应在交付产权调换房屋前，将差价款人民币{{ payable_figures }}元（大写：人民币"
-                  "{{ payable_capitals }}）一次性支付至甲方指定账户。", when="payment_case == 'household_pays'"),
-        Paragraph("本协议双方无需相互支付款项。", when="payment_case == 'none'"),
+        _OFFICE_PAYS,
+        _HOUSEHOLD_PAYS,
+        _NONE_PAYS,
         Paragraph("依规定需经跟踪审计的款项，付款期限自审计完成之日起计算。"),
         Paragraph("第六条　其他约定", "heading"),
         # the signers listed: 工作组负责人、村干部、经办人、审核人员 (no 村干部 on state land)
@@ -131,5 +138,45 @@ LAYOUT_2026_1 = Layout(
     ),
 )
 
-LAYOUTS: dict[str, Layout] = {LAYOUT_2026_1.version: LAYOUT_2026_1}
-CURRENT = LAYOUT_2026_1.version
+# 2026.2: a business's compensation split between the owner (乙方) and the tenant (承租人) — each one's part, the
+# tenant's items, and each part paid to its own account; without a tenant's part it reads as 2026.1
+_TENANT_PARTS = Paragraph(
+    "上述款项中，属乙方（产权人）的部分为人民币{{ owner_figures }}元（大写：人民币{{ owner_capitals }}）；"
+    "属承租人{{ tenant_name or blank }}的部分为人民币{{ tenant_figures }}元（大写：人民币{{ tenant_capitals }}），"
+    "即上表第{{ tenant_numbers }}项（{{ tenant_labels }}）。", when="has_tenant")
+_TENANT_PAYMENTS = (
+    Paragraph("甲方在本协议生效、乙方按期腾空交房并经甲方验收合格后十五个工作日内，将属乙方的补偿款人民币"
+              "{{ owner_figures }}元（大写：人民币{{ owner_capitals }}）一次性支付至乙方账户"
+              "（{{ bank_account or '开户行及账号由乙方另行书面提供' }}）。",
+              when="has_tenant and owner_case == 'office_pays'"),
+    Paragraph("乙方应在交付产权调换房屋前，将差价款人民币{{ owner_figures }}元（大写：人民币{{ owner_capitals }}）"
+              "一次性支付至甲方指定账户。", when="has_tenant and owner_case == 'household_pays'"),
+    Paragraph("甲方在本协议生效、被征收房屋腾空交付并经甲方验收合格后十五个工作日内，将属承租人的补偿款人民币"
+              "{{ tenant_figures }}元（大写：人民币{{ tenant_capitals }}）一次性支付至承租人{{ tenant_name }}账户"
+              "（{{ tenant_bank_account or '开户行及账号由承租人另行书面提供' }}）。", when="has_tenant"),
+)
+
+
+def _only_without_tenant(block: Paragraph) -> Paragraph:
+    return replace(block, when=f"not has_tenant and ({block.when})")
+
+
+def _with_tenant(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    """2026.1's blocks with the tenant's part after the total and the payments to each payee."""
+    out: list[Block] = []
+    for block in blocks:
+        if block in (_OFFICE_PAYS, _HOUSEHOLD_PAYS, _NONE_PAYS):
+            out.append(_only_without_tenant(block))  # type: ignore[arg-type]
+            if block is _NONE_PAYS:
+                out.extend(_TENANT_PAYMENTS)
+        else:
+            out.append(block)
+        if block is _SWAP_TOTAL:
+            out.append(_TENANT_PARTS)
+    return tuple(out)
+
+
+LAYOUT_2026_2 = replace(LAYOUT_2026_1, version="2026.2", blocks=_with_tenant(LAYOUT_2026_1.blocks))
+
+LAYOUTS: dict[str, Layout] = {layout.version: layout for layout in (LAYOUT_2026_1, LAYOUT_2026_2)}
+CURRENT = LAYOUT_2026_2.version

@@ -39,6 +39,7 @@ CHOICE_LABELS: dict[str, Any] = {
     "head": _l("Head of household"), "spouse": _l("Spouse"), "child": _l("Child"), "parent": _l("Parent"),
     "grandchild": _l("Grandchild"), "sibling": _l("Sibling"), "other": _l("Other"),
     "male": _l("Male"), "female": _l("Female"),
+    "owner": _l("Owner"), "tenant": _l("Tenant"),
     "collective": _l("Collective land"), "state": _l("State-owned land"),
     "ac_window": _l("Window air conditioner"), "ac_wall": _l("Wall air conditioner"),
     "ac_cabinet": _l("Cabinet air conditioner"), "water_meter_main": _l("Water meter (main)"),
@@ -67,11 +68,15 @@ def day(title: Any, *, back: int = 5, ahead: int = 1, required: bool = True) -> 
     return BoundedDate(back=back, ahead=ahead, metadata={"title": title}, **extra)
 
 
-def text(title: Any, *, required: bool = True, max_len: int = 200, widget: str | None = None) -> f.String:
-    """A text field; a required one may not be blank, none may hold what the office's documents cannot."""
+def text(title: Any, *, required: bool = True, max_len: int = 200, widget: str | None = None,
+         show_for: tuple[str, ...] = ()) -> f.String:
+    """A text field; a required one may not be blank, none may hold what the office's documents cannot (with
+    show_for, pages show it only to those kinds of household)."""
     metadata: dict[str, Any] = {"title": title}
     if widget:
         metadata["x-widget"] = widget
+    if show_for:
+        metadata["x-show-for"] = list(show_for)
     return f.String(required=required, allow_none=not required,
                     validate=[validate.Length(min=1 if required else 0, max=max_len), writable], metadata=metadata)
 

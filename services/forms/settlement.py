@@ -38,6 +38,9 @@ class AgreementForm(CodedSchema):
     household_signed_on = day(_l("Signed by the household on"))
     signed_scan = file_ref(_l("Scan of the signed agreement"), "signed_agreement")
     bank_account = text(_l("Household's bank account"), required=False, max_len=64)
+    # paid the tenant's part of a business's compensation (only an agreement with such a part has one)
+    tenant_bank_account = text(_l("Tenant's bank account"), required=False, max_len=64,
+                               show_for=("shop", "enterprise"))
     notes = text(_l("Notes"), required=False, max_len=2000, widget="textarea")
 
     @validates_schema
@@ -49,6 +52,7 @@ class AgreementForm(CodedSchema):
 
 class PaymentRow(CodedSchema):
     id = f.Integer(load_default=None, allow_none=True, metadata={"x-widget": "hidden"})
+    payee = choice(_l("Paid to"), ("owner", "tenant"), default="owner")
     amount = money(_l("Amount (yuan)"), minimum="0.01")
     paid_on = day(_l("Paid on"))
     voucher_no = text(_l("Voucher number"), max_len=64)

@@ -147,14 +147,23 @@ def _upsert(model: Any, household_id: int, rows: list[dict[str, Any]], values: A
     return out
 
 
+PAYMENT_NEEDS = ("amount", "paid_on", "voucher_no")  # what a payment row needs before it is in the table
+
+
 def project_payments(case: Case, doc: dict[str, Any], actor_id: int | None, now: datetime) -> dict[str, Any]:
-    """Keep the payments table in line with the payment module's rows."""
+    """Keep the payments table in line with the payment module's rows (a draft's unfinished row stays in the
+    document only, its table row as it was)."""
     hid = case.household.id
     doc = dict(doc)
     existing = {p.id: p for p in db.session.scalars(select(Payment).where(Payment.household_id == hid))}
     kept, out = set(), []
     for row in doc.get("payments") or []:
         payment = existing.get(row.get("id")) if row.get("id") else None
+        if any(row.get(name) in (None, "") for name in PAYMENT_NEEDS):
+            if payment is not None:
+                kept.add(payment.id)
+            out.append(row)
+            continue
         if payment is None:
             payment = Payment(household_id=hid, created_at=now, created_by_id=actor_id)
             db.session.add(payment)

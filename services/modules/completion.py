@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agreement, AgreementCounter, Household, HumanTask, Project
+from services.agreements.layout import CURRENT as CURRENT_LAYOUT
 from services.context import Actor
 from services.errors import InvalidInput
 from services.forms.registry import StepForm
-from services.modules import compute, dossier
+from services.modules import compute, dossier, payees
 from services.modules.case import Case, load
 from services.modules.service import _inputs, _load, _store, agreement_terms
 from services.modules.store import write
@@ -31,8 +32,12 @@ def _item_name(code: str, locale: str) -> str:
 
 
 def _money(amount: str, locale: str) -> str:
-    """An amount as the API writes it (1234.50), or with thousands separators on pages (1,234.50)."""
-    return amount if locale.startswith("en") else f"{Decimal(amount):,.2f}"
+    """An amount as the API writes it (1234.50), or with thousands separators on pages (1,234.50); an amount
+    already written out (1,234.50 元) as it is."""
+    try:
+        return amount if locale.startswith("en") else f"{Decimal(amount):,.2f}"
+    except (ArithmeticError, ValueError, TypeError):
+        return str(amount)
 
 
 name_param("item", _item_name)
@@ -48,7 +53,7 @@ register_problems({
     "dossier_missing": N_("missing: %(item)s"),
 })
 
-TEMPLATE_VERSION = "2026.1"
+TEMPLATE_VERSION = CURRENT_LAYOUT  # new agreements are drawn with the current wording
 register_problems({
     "checks_failed_override": N_("%(n)s red-line checks failed: approve only with a written reason."),
     "signed_scan_missing": N_("Print the draft agreement, have the household sign it, upload the signed scan "
@@ -96,14 +101,8 @@ def _finish(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], st
         if not stored.get("signed_scan") and "signed_agreement" not in case.categories_with_files():
             raise InvalidInput(problem("signed_agreement_first"), {"signed_scan": [problem("signed_scan_missing")]})
     elif module == "payment":
-        agreed = case.agreement_total()
-        paid = sum((Decimal(str(p["amount"])) for p in stored.get("payments") or []), Decimal("0"))
-        # a negative total is a difference the household pays; either way the amounts must settle it
-        if agreed is not None and paid != abs(agreed):
-            raise InvalidInput(problem("payments_mismatch"),
-                               {"payments": [problem("paid_of_agreed", paid=f"{paid:.2f}",
-                                                      agreed=f"{abs(agreed):.2f}")]})
-        stored["paid_total"] = f"{paid:.2f}"
+        # each payee (the owner, and the tenant when the agreement gives them a part) paid their part in full
+        stored["paid_total"] = f"{payees.check_settled(case, stored):.2f}"
     elif module == "archive":
         rows = dossier.checklist(case.household.kind, case.categories_with_files(), values.get("checklist"))
         stored["checklist"] = rows

@@ -15,7 +15,7 @@ from services.access import action_problem, get_household
 from services.context import Actor
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.forms.registry import StepForm, flatten_messages, schema_instance
-from services.modules import compute, dossier
+from services.modules import compute, dossier, payees
 from services.modules.case import Case, load, open_step, project_payments, project_survey
 from services.modules.store import MODULES, write
 from services.problems import N_, CodedSchema, problem, register
@@ -292,8 +292,11 @@ def _store(actor: Actor, case: Case, form: StepForm, values: dict[str, Any], now
             _same_rows(values["persons"], {p.id for p in case.persons}, "person_id", "persons")
     elif form.module == "calculation" and "option" in values:
         stored.update(compute.calculation_result(case, stored, now))
+    elif form.module == "agreement":
+        payees.check_tenant_account(case, stored)
     elif form.module == "payment":
         compute.check_audited_cap(case, stored)
+        payees.check_payments(case, stored)
         stored = project_payments(case, stored, actor.id, now)
     return stored
 

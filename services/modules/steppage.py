@@ -10,10 +10,11 @@ from typing import Any
 from app.extensions import db
 from app.models import HumanTask, TaskEvent, User
 from services.forms import get_form
-from services.modules import compute
+from services.modules import compute, payees
 from services.modules.case import load
 from services.modules.changes import UpstreamChange, upstream_changes
 from services.modules.compute import Check
+from services.modules.payees import PayeeProgress
 from services.modules.service import changed_upstream
 from services.modules.warnings import entry_warnings, limits
 from services.problems import Problem
@@ -49,7 +50,7 @@ class StepPage:
     returned: ReturnMarker | None = None
     agreement_scan: bool = False
     agreed_total: Decimal | None = None  # on the payment step: the amount the agreement settles
-    agreed_payees: dict[str, Decimal] | None = None  # and the owner's and tenant's parts, when a tenant has one
+    payees: list[PayeeProgress] = field(default_factory=list)  # and per payee: agreed, paid, remaining
 
 
 def step_page(row: HumanTask, values: dict[str, Any], events: list[TaskEvent], now: datetime) -> StepPage:
@@ -71,8 +72,7 @@ def step_page(row: HumanTask, values: dict[str, Any], events: list[TaskEvent], n
     if module == "payment":
         total = case.agreement_total()
         page.agreed_total = abs(total) if total is not None else None
-        payees = case.doc("agreement").get("payees")
-        page.agreed_payees = {k: Decimal(str(v)) for k, v in payees.items()} if isinstance(payees, dict) else None
+        page.payees = payees.progress(case, values.get("payments") if isinstance(values, dict) else None)
     return page
 
 
