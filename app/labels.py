@@ -121,7 +121,7 @@ def error_text(code: str | None, message: str | None = None) -> str:
 
 
 # what is wrong with an uploaded workbook as a whole, the same for every import; each adds its own wordings
-WORKBOOK_PROBLEMS = {
+WORKBOOK_WORDING = {
     "empty_file": _l("The file is empty."),
     "unreadable_workbook": _l("The workbook could not be read; save it again as an .xlsx file."),
     "unsupported_media_type": _l("Only .xlsx workbooks are accepted."),

@@ -31,7 +31,7 @@ CELL_PROBLEMS = {
     "duplicate_column": _l("This column appears twice in the header row."),
 }
 FILE_PROBLEMS = {
-    **labels.WORKBOOK_PROBLEMS,
+    **labels.WORKBOOK_WORDING,
     "missing_file": _l("Choose the roster file to upload."),
     "no_rows": _l("The roster holds no households: fill them in below the header row."),
     "too_many_rows": _l("The roster has more than %(max)s households; split it into several files."),

@@ -23,7 +23,7 @@ from services.roles import ROLES
 
 SHOWN = 500
 FILE_PROBLEMS = {
-    **labels.WORKBOOK_PROBLEMS,
+    **labels.WORKBOOK_WORDING,
     "missing_file": _l("Choose the staff list file to upload."),
     "no_rows": _l("The staff list holds nobody: fill in one person per row below the header row."),
     "too_many_rows": _l("The staff list has more than %(max)s people; split it into several files."),
