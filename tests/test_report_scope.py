@@ -3,13 +3,15 @@ supervisor the project's, and a supervisor narrows the report to one group — s
 the trend's closed days included."""
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CompletionDay, HumanTask, TaskEvent, utcnow
@@ -150,3 +152,55 @@ def test_api_page_and_export_agree(world, two_groups, api, client):
     book = load_workbook(BytesIO(client.get(f"/supervisor/reports.xlsx?group_id={second}").data))
     assert [row[2] for row in book["项目进度"].iter_rows(min_row=2, values_only=True)] == [3]
     assert book["统计范围"]["A2"].value == "工作组：第二工作组"
+
+
+def test_the_migration_recounts_the_counted_days_per_work_group(database_url, tmp_path):
+    """0014 turns the per-project counts of the days already counted into per-group ones (and back)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.config import TestConfig
+    from tests import conftest, factories
+
+    migrations = str(Path(__file__).resolve().parent.parent / "migrations")
+    if database_url.startswith("postgresql"):
+        own = conftest._postgres_database(os.environ["TEST_DATABASE_URL"])
+        url = next(own)
+    else:
+        own, url = None, f"sqlite:///{tmp_path / 'migration.db'}"
+    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+    config.update(SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(tmp_path / "uploads"))
+    application = create_app(config)
+    try:
+        with application.app_context():
+            upgrade(directory=migrations, revision="heads")
+            world = factories.build_world()
+            _, first = new_household(world, "M-1")
+            household, second = new_household(world, "M-2")
+            households.move(world.actor("supervisor"), household.id, {"work_group_id": world.second_group.id},
+                            now=utcnow())
+            earlier = utcnow() - timedelta(days=2)
+            db.session.add_all([TaskEvent(instance_id=i, at=earlier, action="completed", bpmn_id="survey")
+                                for i in (first.id, second.id, second.id)])
+            db.session.commit()
+            reports.trend(world.actor("supervisor"), None, utcnow())
+            project, groups = world.project.id, (world.group.id, world.second_group.id)
+            db.session.remove()
+            downgrade(directory=migrations, revision="0013_join_office")
+            rows = "SELECT project_id, completed FROM completion_days WHERE day = :day ORDER BY project_id"
+            with db.engine.connect() as conn:
+                assert conn.execute(text(rows), {"day": earlier.date()}).all() == [(0, 3), (project, 3)]
+                conn.execute(text("DELETE FROM completion_days WHERE project_id <> 0"))  # recounted, not copied
+                conn.commit()
+            upgrade(directory=migrations, revision="heads")
+            stored = {(d.project_id, d.work_group_id): d.completed for d in db.session.scalars(
+                select(CompletionDay).where(CompletionDay.day == earlier.date()))}
+            assert stored == {(0, None): 3, (project, groups[0]): 1, (project, groups[1]): 2}
+            assert db.session.scalar(select(func.count()).select_from(CompletionDay).where(
+                CompletionDay.project_id == 0)) == 29
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if own is not None:
+            next(own, None)
