@@ -113,7 +113,7 @@ def sign_in(client, username: str) -> None:
 
 
 def households_shown(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'<div class="kpi"><span>户数</span><b>(\d+)</b>', html)]
+    return [int(n) for n in re.findall(r'<span>户数</span><b data-testid="households">(\d+)</b>', html)]
 
 
 def test_api_page_and_export_agree(world, two_groups, api, client):
