@@ -122,12 +122,15 @@ def restrict_to_households(query: Select, user: User, project_column: Any = Hous
 
 
 def narrow_to_households(query: Select, user: User, project_column: Any, group_column: Any,
-                         project_id: int | None = None, group_id: int | None = None) -> Select:
-    """restrict_to_households(), narrowed further to a project and a work group when given (reports, lists)."""
+                         project_id: int | None = None, group_id: int | list[int] | None = None) -> Select:
+    """restrict_to_households(), narrowed further to a project and a work group (or a list of them) when given
+    (reports, lists)."""
     query = restrict_to_households(query, user, project_column, group_column)
     if project_id:
         query = query.where(project_column == project_id)
-    if group_id:
+    if isinstance(group_id, list):
+        query = query.where(group_column.in_(group_id or [-1]))
+    elif group_id:
         query = query.where(group_column == group_id)
     return query
 

@@ -8,7 +8,7 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import Select, case, func, literal_column, or_, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -52,9 +52,8 @@ def report_scope(actor: Actor, group_id: int | None = None) -> ReportScope:
         kind, choices = ("all" if reach is None else "project"), visible_groups(actor.user)
     else:
         kind = "groups"
-        choices = list(db.session.scalars(select(WorkGroup).where(or_(
-            WorkGroup.id.in_(sorted(reach.groups) or [-1]), WorkGroup.id.in_(led_groups(actor.user.id))))
-            .order_by(WorkGroup.project_id, WorkGroup.id)))
+        choices = list(db.session.scalars(select(WorkGroup).where(WorkGroup.id.in_(_own_groups(actor) or [-1]))
+                                          .order_by(WorkGroup.project_id, WorkGroup.id)))
     if group_id is None:
         return ReportScope(kind, choices if kind == "groups" else [], choices)
     chosen = [g for g in choices if g.id == group_id]
@@ -65,6 +64,20 @@ def report_scope(actor: Actor, group_id: int | None = None) -> ReportScope:
 
 def _rate(part: int | Decimal, whole: int | Decimal) -> float:
     return round(float(part) / float(whole), 4) if whole else 0.0
+
+
+def _own_groups(actor: Actor) -> list[int] | None:
+    """The ids of a group-bound reader's work groups (member or leader); None for a reader who sees more."""
+    reach = scope(actor.user)
+    if reach is None or reach.projects:
+        return None
+    return sorted(reach.groups | set(db.session.scalars(led_groups(actor.user.id))))
+
+
+def _groups(actor: Actor, group_id: int | None) -> int | list[int] | None:
+    """The work group a report is narrowed to, else a group-bound reader's groups by their ids: the reach's
+    condition (an OR with the led groups' subquery) is checked too, but an index on the work group finds the rows."""
+    return group_id or _own_groups(actor)
 
 
 @dataclass
@@ -110,6 +123,7 @@ def progress(actor: Actor, project_id: int | None, now: datetime, group_id: int 
     ids = [p.id for p in projects]
     if not ids:
         return []
+    narrow = _groups(actor, group_id)
     numbers = db.session.execute(narrow_to_households(
         select(Household.project_id, Household.work_group_id, func.count(Household.id),
                func.count(ProcessInstance.signed_at),
@@ -119,15 +133,15 @@ def progress(actor: Actor, project_id: int | None, now: datetime, group_id: int 
         .outerjoin(ProcessInstance, ProcessInstance.household_id == Household.id)
         .where(Household.project_id.in_(ids))
         .group_by(Household.project_id, Household.work_group_id),
-        actor.user, Household.project_id, Household.work_group_id, None, group_id)).all()
+        actor.user, Household.project_id, Household.work_group_id, None, narrow)).all()
     groups = {g.id: g for g in db.session.scalars(select(WorkGroup).where(WorkGroup.project_id.in_(ids)))}
     steps = db.session.execute(narrow_to_households(
         select(HumanTask.project_id, HumanTask.bpmn_id, func.min(HumanTask.name), func.count(),
                func.count().filter(HumanTask.due_at < now))
         .where(IS_OPEN, HumanTask.project_id.in_(ids))
         .group_by(HumanTask.project_id, HumanTask.bpmn_id),
-        actor.user, HumanTask.project_id, HumanTask.work_group_id, None, group_id)).all()
-    late_roles, late_people = supervision.overdue_per_project(actor, project_id, now, group_id)
+        actor.user, HumanTask.project_id, HumanTask.work_group_id, None, narrow)).all()
+    late_roles, late_people = supervision.overdue_per_project(actor, project_id, now, narrow)
     order = {bpmn_id: index for index, bpmn_id in enumerate(deadlines.deployed_step_names())}
     result = []
     for project in projects:
@@ -160,15 +174,16 @@ def trend(actor: Actor, project_id: int | None, now: datetime, days: int = 30, g
     since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     signed_day = func.date(ProcessInstance.signed_at)
     signed = select(signed_day, func.count()).where(ProcessInstance.signed_at >= since).group_by(signed_day)
-    signed = _of_households(signed, actor, project_id, group_id)
-    signed_by_day = {str(d): n for d, n in db.session.execute(signed).all()}
-    done_by_day = _completed_by_day(actor, project_id, group_id, since.date(), now)
+    groups = _groups(actor, group_id)
+    signed_by_day = {str(d): n for d, n in db.session.execute(_of_households(signed, actor, project_id, groups))}
+    done_by_day = _completed_by_day(actor, project_id, groups, since.date(), now)
     labels = [(since + timedelta(days=i)).date().isoformat() for i in range(days)]
     return {"days": labels, "signed": [signed_by_day.get(d, 0) for d in labels],
             "completed_steps": [done_by_day.get(d, 0) for d in labels]}
 
 
-def _of_households(stmt: Select, actor: Actor, project_id: int | None, group_id: int | None) -> Select:
+def _of_households(stmt: Select, actor: Actor, project_id: int | None, group_id: int | list[int] | None
+                   ) -> Select:
     """A query on instances narrowed to the households of the report (joined only when the reach or a work
     group asks for it: the whole office's report reads the instances alone)."""
     if group_id is None and scope(actor.user) is None:
@@ -177,8 +192,8 @@ def _of_households(stmt: Select, actor: Actor, project_id: int | None, group_id:
                                 Household.project_id, Household.work_group_id, project_id, group_id)
 
 
-def _completed_by_day(actor: Actor, project_id: int | None, group_id: int | None, first: date, now: datetime
-                      ) -> dict[str, int]:
+def _completed_by_day(actor: Actor, project_id: int | None, group_id: int | list[int] | None, first: date,
+                      now: datetime) -> dict[str, int]:
     """Steps completed per day from the first day to now: closed days from their counts (made once), today live."""
     today = now.date()
     _count_closed_days(first, today)

@@ -176,7 +176,7 @@ def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
     return len(rows)
 
 
-def _of_steps(stmt: Any, actor: Actor, project_id: int | None, group_id: int | None = None) -> Any:
+def _of_steps(stmt: Any, actor: Actor, project_id: int | None, group_id: int | list[int] | None = None) -> Any:
     """A query on the steps within the actor's reach, narrowed to a project and a work group when given."""
     return narrow_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id, project_id, group_id)
 
@@ -196,7 +196,7 @@ def overdue_by_role(actor: Actor, project_id: int | None, now: datetime) -> dict
 
 
 def _overdue_people(actor: Actor, project_id: int | None, now: datetime, *columns: Any,
-                    group_id: int | None = None):
+                    group_id: int | list[int] | None = None):
     stmt = (select(*columns, HumanTask.assignee_id, User.username, User.display_name, func.count())
             .outerjoin(User, User.id == HumanTask.assignee_id)
             .where(IS_OPEN, HumanTask.due_at < now)
@@ -211,7 +211,7 @@ def overdue_by_person(actor: Actor, project_id: int | None, now: datetime) -> li
             for uid, name, shown, n in _overdue_people(actor, project_id, now)]
 
 
-def overdue_per_project(actor: Actor, project_id: int | None, now: datetime, group_id: int | None = None
+def overdue_per_project(actor: Actor, project_id: int | None, now: datetime, group_id: int | list[int] | None = None
                         ) -> tuple[dict[int, dict[str, int]], dict[int, list[dict[str, Any]]]]:
     """overdue_by_role and overdue_by_person of every project at once (two queries, not two per project), of
     the steps the actor reaches (or one work group's of them)."""

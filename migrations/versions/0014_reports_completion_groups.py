@@ -1,4 +1,5 @@
-"""completion days by work group: the reports' trend of one work group read from the counts as well
+"""reports by work group: completion days by work group (the trend of one work group read from the counts as
+well) and the open steps by work group (a group's steps and overdue figures read from an index)
 
 Revision ID: 0014_reports_completion_groups
 Revises: 0013_join_office
@@ -41,7 +42,19 @@ def _create(name: str, *, groups: bool) -> None:
     op.create_table(name, *columns)
 
 
+OPEN = sa.text("status = 'ready'")
+OPEN_GROUP = ["work_group_id", "bpmn_id"]
+OPEN_GROUP_INCLUDE = ["project_id", "role", "due_at", "assignee_id", "name"]
+
+
 def upgrade():
+    # PostgreSQL carries the included columns in the index, SQLite as key columns (as migration 0007 does)
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index("ix_human_tasks_open_group", "human_tasks", OPEN_GROUP, postgresql_where=OPEN,
+                        postgresql_include=OPEN_GROUP_INCLUDE)
+    else:
+        op.create_index("ix_human_tasks_open_group", "human_tasks", OPEN_GROUP + OPEN_GROUP_INCLUDE,
+                        sqlite_where=OPEN)
     op.rename_table("completion_days", "completion_days_before")
     _create("completion_days", groups=True)
     # one row per day, project and group; coalesce makes "no group" (NULL) a value the index can compare
@@ -54,6 +67,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_human_tasks_open_group", table_name="human_tasks")
     op.rename_table("completion_days", "completion_days_after")
     _create("completion_days", groups=False)
     op.execute("INSERT INTO completion_days (day, project_id, completed) "
