@@ -81,6 +81,15 @@ def problem(text: Any) -> str:
     return gettext(WORDING["invalid"])
 
 
+REPORT_SCOPE = {"all": _l("All work groups"), "project": _l("Every work group of your projects"),
+                "groups": _l("Your work groups: %(names)s"), "group": _l("Work group: %(names)s")}
+
+
+def report_scope(view: Any) -> str:
+    """Whose numbers a report shows (services.reports.ReportScope), in the reader's language."""
+    return str(REPORT_SCOPE[view.kind]) % {"names": "、".join(g.name for g in view.groups)}
+
+
 # Conflicts by their stable code: what a user reads in the flash message or on the error page.
 CONFLICT = {
     "task_not_ready": _l("This step is no longer open: it has been completed or withdrawn meanwhile."),

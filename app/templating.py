@@ -85,6 +85,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(labels.problem, "problem")
     app.add_template_filter(duration_text, "duration")
     app.add_template_filter(labels.error_text, "error_text")
+    app.add_template_global(labels.report_scope, "report_scope")
     app.add_template_global(module_rows, "module_rows")
     app.add_template_global(module_tables, "module_tables")
     app.add_template_global(case_names, "case_names")

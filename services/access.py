@@ -121,6 +121,20 @@ def restrict_to_households(query: Select, user: User, project_column: Any = Hous
     return query if condition is None else query.where(condition)
 
 
+def narrow_to_households(query: Select, user: User, project_column: Any, group_column: Any,
+                         project_id: int | None = None, group_id: int | list[int] | None = None) -> Select:
+    """restrict_to_households(), narrowed further to a project and a work group (or a list of them) when given
+    (reports, lists)."""
+    query = restrict_to_households(query, user, project_column, group_column)
+    if project_id:
+        query = query.where(project_column == project_id)
+    if isinstance(group_id, list):
+        query = query.where(group_column.in_(group_id or [-1]))
+    elif group_id:
+        query = query.where(group_column == group_id)
+    return query
+
+
 def restrict_by_household(query: Select, user: User, household_column: Any) -> Select:
     """Add the user's household reach to a query on a table with a household id column (instances …)."""
     household = aliased(Household)  # never correlated with a query that joins the households itself

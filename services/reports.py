@@ -8,24 +8,76 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import CompletionDay, Household, HumanTask, ProcessInstance, Project, TaskEvent, WorkGroup
 from services import deadlines, supervision
-from services.access import project_ids, require_role, restrict_to_projects
+from services.access import led_groups, narrow_to_households, require_role, restrict_to_projects, scope, visible_groups
 from services.context import Actor
+from services.errors import InvalidInput
 from services.excel.sheets import header_row, put
+from services.problems import N_, problem
+from services.problems import register as register_problems
 from services.tasks import IS_OPEN
 from services.tx import is_sqlite, transaction
 
 REPORT_ROLES = ("supervisor", "admin", "group_leader", "reviewer")
 
+register_problems({
+    "report_group_unknown": N_("the report cannot be narrowed to this work group"),
+    "report_group_choose": N_("choose one of the work groups offered"),
+})
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """Whose numbers a report shows. kind: "all" (supervisor, admin), "project" (a project-wide role: every
+    group of the user's projects), "groups" (a group-bound role: the user's own work groups) or "group"
+    (narrowed to the one of `groups`); choices: the groups the report may be narrowed to."""
+
+    kind: str
+    groups: list[WorkGroup]
+    choices: list[WorkGroup]
+    group_id: int | None = None
+
+
+def report_scope(actor: Actor, group_id: int | None = None) -> ReportScope:
+    """The scope of the actor's reports, narrowed to one work group when asked (one the actor sees)."""
+    require_role(actor.user, *REPORT_ROLES)
+    reach = scope(actor.user)
+    if reach is None or reach.projects:
+        kind, choices = ("all" if reach is None else "project"), visible_groups(actor.user)
+    else:
+        kind = "groups"
+        choices = list(db.session.scalars(select(WorkGroup).where(WorkGroup.id.in_(_own_groups(actor) or [-1]))
+                                          .order_by(WorkGroup.project_id, WorkGroup.id)))
+    if group_id is None:
+        return ReportScope(kind, choices if kind == "groups" else [], choices)
+    chosen = [g for g in choices if g.id == group_id]
+    if not chosen:
+        raise InvalidInput(problem("report_group_unknown"), {"group_id": [problem("report_group_choose")]})
+    return ReportScope("group", chosen, choices, group_id)
+
 
 def _rate(part: int | Decimal, whole: int | Decimal) -> float:
     return round(float(part) / float(whole), 4) if whole else 0.0
+
+
+def _own_groups(actor: Actor) -> list[int] | None:
+    """The ids of a group-bound reader's work groups (member or leader); None for a reader who sees more."""
+    reach = scope(actor.user)
+    if reach is None or reach.projects:
+        return None
+    return sorted(reach.groups | set(db.session.scalars(led_groups(actor.user.id))))
+
+
+def _groups(actor: Actor, group_id: int | None) -> int | list[int] | None:
+    """The work group a report is narrowed to, else a group-bound reader's groups by their ids: the reach's
+    condition (an OR with the led groups' subquery) is checked too, but an index on the work group finds the rows."""
+    return group_id or _own_groups(actor)
 
 
 @dataclass
@@ -57,16 +109,22 @@ class ProjectProgress:
     overdue_by_person: list[dict[str, Any]] = field(default_factory=list)
 
 
-def progress(actor: Actor, project_id: int | None, now: datetime) -> list[ProjectProgress]:
-    """The progress of each of the actor's projects (or one), with a handful of grouped queries."""
+def progress(actor: Actor, project_id: int | None, now: datetime, group_id: int | None = None
+             ) -> list[ProjectProgress]:
+    """The progress of each of the actor's projects (or one), counting the households the actor sees (or one
+    work group's of them), with a handful of grouped queries."""
     require_role(actor.user, *REPORT_ROLES)
-    projects = db.session.scalars(restrict_to_projects(select(Project), Project.id, actor.user)
-                                  .where(Project.id == project_id if project_id else True)
-                                  .order_by(Project.code)).all()
+    chosen = select(Project)
+    if project_id:
+        chosen = chosen.where(Project.id == project_id)
+    if group_id:  # one work group: its project alone
+        chosen = chosen.where(Project.id.in_(select(WorkGroup.project_id).where(WorkGroup.id == group_id)))
+    projects = db.session.scalars(restrict_to_projects(chosen, Project.id, actor.user).order_by(Project.code)).all()
     ids = [p.id for p in projects]
     if not ids:
         return []
-    numbers = db.session.execute(
+    narrow = _groups(actor, group_id)
+    numbers = db.session.execute(narrow_to_households(
         select(Household.project_id, Household.work_group_id, func.count(Household.id),
                func.count(ProcessInstance.signed_at),
                func.count(case((ProcessInstance.status == "completed", 1))),
@@ -74,16 +132,16 @@ def progress(actor: Actor, project_id: int | None, now: datetime) -> list[Projec
                func.coalesce(func.sum(ProcessInstance.paid_amount), 0))
         .outerjoin(ProcessInstance, ProcessInstance.household_id == Household.id)
         .where(Household.project_id.in_(ids))
-        .group_by(Household.project_id, Household.work_group_id)
-    ).all()
+        .group_by(Household.project_id, Household.work_group_id),
+        actor.user, Household.project_id, Household.work_group_id, None, narrow)).all()
     groups = {g.id: g for g in db.session.scalars(select(WorkGroup).where(WorkGroup.project_id.in_(ids)))}
-    steps = db.session.execute(
+    steps = db.session.execute(narrow_to_households(
         select(HumanTask.project_id, HumanTask.bpmn_id, func.min(HumanTask.name), func.count(),
                func.count().filter(HumanTask.due_at < now))
         .where(IS_OPEN, HumanTask.project_id.in_(ids))
-        .group_by(HumanTask.project_id, HumanTask.bpmn_id)
-    ).all()
-    late_roles, late_people = supervision.overdue_per_project(actor, project_id, now)
+        .group_by(HumanTask.project_id, HumanTask.bpmn_id),
+        actor.user, HumanTask.project_id, HumanTask.work_group_id, None, narrow)).all()
+    late_roles, late_people = supervision.overdue_per_project(actor, project_id, now, narrow)
     order = {bpmn_id: index for index, bpmn_id in enumerate(deadlines.deployed_step_names())}
     result = []
     for project in projects:
@@ -108,56 +166,64 @@ def progress(actor: Actor, project_id: int | None, now: datetime) -> list[Projec
     return result
 
 
-def trend(actor: Actor, project_id: int | None, now: datetime, days: int = 30) -> dict[str, list]:
-    """Per day over the last days: agreements fully signed and steps completed."""
+def trend(actor: Actor, project_id: int | None, now: datetime, days: int = 30, group_id: int | None = None
+          ) -> dict[str, list]:
+    """Per day over the last days: agreements fully signed and steps completed, of the households the actor
+    sees (or one work group's of them)."""
     require_role(actor.user, *REPORT_ROLES)
     since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     signed_day = func.date(ProcessInstance.signed_at)
     signed = select(signed_day, func.count()).where(ProcessInstance.signed_at >= since).group_by(signed_day)
-    signed = restrict_to_projects(signed, ProcessInstance.project_id, actor.user)
-    if project_id:
-        signed = signed.where(ProcessInstance.project_id == project_id)
-    signed_by_day = {str(d): n for d, n in db.session.execute(signed).all()}
-    done_by_day = _completed_by_day(actor, project_id, since.date(), now)
+    groups = _groups(actor, group_id)
+    signed_by_day = {str(d): n for d, n in db.session.execute(_of_households(signed, actor, project_id, groups))}
+    done_by_day = _completed_by_day(actor, project_id, groups, since.date(), now)
     labels = [(since + timedelta(days=i)).date().isoformat() for i in range(days)]
     return {"days": labels, "signed": [signed_by_day.get(d, 0) for d in labels],
             "completed_steps": [done_by_day.get(d, 0) for d in labels]}
 
 
-def _completed_by_day(actor: Actor, project_id: int | None, first: date, now: datetime) -> dict[str, int]:
+def _of_households(stmt: Select, actor: Actor, project_id: int | None, group_id: int | list[int] | None
+                   ) -> Select:
+    """A query on instances narrowed to the households of the report (joined only when the reach or a work
+    group asks for it: the whole office's report reads the instances alone)."""
+    if group_id is None and scope(actor.user) is None:
+        return stmt.where(ProcessInstance.project_id == project_id) if project_id else stmt
+    return narrow_to_households(stmt.join(Household, Household.id == ProcessInstance.household_id), actor.user,
+                                Household.project_id, Household.work_group_id, project_id, group_id)
+
+
+def _completed_by_day(actor: Actor, project_id: int | None, group_id: int | list[int] | None, first: date,
+                      now: datetime) -> dict[str, int]:
     """Steps completed per day from the first day to now: closed days from their counts (made once), today live."""
     today = now.date()
     _count_closed_days(first, today)
     counted = select(CompletionDay.day, func.sum(CompletionDay.completed)).where(
         CompletionDay.day >= first, CompletionDay.day < today, CompletionDay.project_id != 0)
-    counted = restrict_to_projects(counted, CompletionDay.project_id, actor.user)
-    if project_id:
-        counted = counted.where(CompletionDay.project_id == project_id)
+    counted = narrow_to_households(counted, actor.user, CompletionDay.project_id, CompletionDay.work_group_id,
+                                   project_id, group_id)
     by_day = {str(d): int(n) for d, n in db.session.execute(counted.group_by(CompletionDay.day)).all()}
-    live = _completions(datetime.combine(today, time.min))
-    if project_id or project_ids(actor.user) is not None:
-        live = restrict_to_projects(live, ProcessInstance.project_id, actor.user)
-    if project_id:
-        live = live.where(ProcessInstance.project_id == project_id)
+    live = _of_households(_completions(datetime.combine(today, time.min)), actor, project_id, group_id)
     live_today = sum(n for _, _, n in db.session.execute(live).all())
     if live_today:
         by_day[today.isoformat()] = live_today
     return by_day
 
 
-def _completions(start: datetime, end: datetime | None = None):
-    """Completed steps per day and project from a moment (UTC), until another if given."""
+def _completions(start: datetime, end: datetime | None = None, *groups: Any):
+    """Completed steps per day and project (and the columns given, of a join the caller adds) from a moment
+    (UTC), until another if given."""
     done_day = func.date(TaskEvent.at)
     # 'completed' written into the statement: the partial index of completions (migration 0007) covers it
-    return (select(done_day, ProcessInstance.project_id, func.count())
+    return (select(done_day, ProcessInstance.project_id, *groups, func.count())
             .join(ProcessInstance, ProcessInstance.id == TaskEvent.instance_id)
             .where(TaskEvent.action == literal_column("'completed'"), TaskEvent.at >= start,
                    *([TaskEvent.at < end] if end else []))
-            .group_by(done_day, ProcessInstance.project_id))
+            .group_by(done_day, ProcessInstance.project_id, *groups))
 
 
 def _count_closed_days(first: date, today: date) -> None:
-    """Count the completions of each closed day in the range that has not been counted yet (stored once).
+    """Count the completions of each closed day in the range that has not been counted yet (stored once), per
+    project and the work group the household is in.
 
     A closed day no longer changes: completions are written at the moment they happen. Day 0 of a project
     column (project_id 0) marks a day as counted, so a day without completions is not counted again.
@@ -171,12 +237,15 @@ def _count_closed_days(first: date, today: date) -> None:
     if not missing:
         return
     start = datetime.combine(missing[0], time.min)
-    rows: list[dict[str, Any]] = [{"day": day, "project_id": 0, "completed": 0} for day in missing]
+    rows: list[dict[str, Any]] = [{"day": day, "project_id": 0, "work_group_id": None, "completed": 0}
+                                  for day in missing]
     totals = {row["day"]: row for row in rows}
-    for day, project, count in db.session.execute(_completions(start, datetime.combine(today, time.min))):
+    counts = _completions(start, datetime.combine(today, time.min), Household.work_group_id).join(
+        Household, Household.id == ProcessInstance.household_id)
+    for day, project, group, count in db.session.execute(counts):
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
         if day in totals:
-            rows.append({"day": day, "project_id": project, "completed": count})
+            rows.append({"day": day, "project_id": project, "work_group_id": group, "completed": count})
             totals[day]["completed"] += count
     insert = sqlite_insert if is_sqlite() else postgresql_insert
     with transaction():  # another request counting the same day at once writes nothing twice
@@ -212,9 +281,10 @@ def _sheet(book: Workbook, title: str, columns: list[tuple[str, int, str | None]
                 cell.number_format = fmt
 
 
-def workbook(reports: list[ProjectProgress], labels: dict[str, str]) -> bytes:
+def workbook(reports: list[ProjectProgress], labels: dict[str, str], scope: str | None = None) -> bytes:
     """The progress report as an .xlsx file with Chinese headers: rates as percentages, money with thousands
-    separators and two decimals, counts as whole numbers, columns wide enough to read."""
+    separators and two decimals, counts as whole numbers, columns wide enough to read; with its scope (whose
+    households it counts) on a last sheet when given."""
     book = Workbook()
     _sheet(book, "项目进度", [("项目编号", 14, None), ("项目名称", 24, None), ("户数", 8, COUNT), ("已签约", 8, COUNT),
                           ("签约率", 9, PERCENT), ("已结案", 8, COUNT), ("协议金额(元)", 18, MONEY),
@@ -234,6 +304,8 @@ def workbook(reports: list[ProjectProgress], labels: dict[str, str]) -> bytes:
     late += [[r.project.name, person["display_name"] or "未签收", person["count"]]
              for r in reports for person in r.overdue_by_person]
     _sheet(book, "超期统计", [("项目", 24, None), ("角色/人员", 16, None), ("超期数", 8, COUNT)], late)
+    if scope is not None:
+        _sheet(book, "统计范围", [("统计范围", 40, None)], [[scope]])
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased, joinedload
 from app.extensions import db
 from app.models import Household, HumanTask, ProcessInstance, User
 from services import audit, history, integrity, notifications, store
-from services.access import action_problem, in_scope, require_role, restrict_by_household, restrict_to_households
+from services.access import action_problem, in_scope, narrow_to_households, require_role, restrict_by_household
 from services.context import Actor
 from services.errors import InvalidInput
 from services.problems import N_, name_param, problem
@@ -176,35 +176,33 @@ def reassign(actor: Actor, task_ids: Any, user_id: Any, now: datetime) -> int:
     return len(rows)
 
 
+def _of_steps(stmt: Any, actor: Actor, project_id: int | None, group_id: int | list[int] | None = None) -> Any:
+    """A query on the steps within the actor's reach, narrowed to a project and a work group when given."""
+    return narrow_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id, project_id, group_id)
+
+
 def step_counts(actor: Actor, project_id: int | None, now: datetime) -> dict[str, dict[str, int]]:
     """Open and overdue steps per BPMN element, for the live diagram."""
     stmt = (select(HumanTask.bpmn_id, func.count(), func.count().filter(HumanTask.due_at < now))
             .where(IS_OPEN).group_by(HumanTask.bpmn_id))
-    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
-    if project_id:
-        stmt = stmt.where(HumanTask.project_id == project_id)
+    stmt = _of_steps(stmt, actor, project_id)
     return {bpmn_id: {"open": n, "overdue": late} for bpmn_id, n, late in db.session.execute(stmt).all()}
 
 
 def overdue_by_role(actor: Actor, project_id: int | None, now: datetime) -> dict[str, int]:
     """How many open steps are overdue, per role."""
     stmt = select(HumanTask.role, func.count()).where(IS_OPEN, HumanTask.due_at < now).group_by(HumanTask.role)
-    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
-    if project_id:
-        stmt = stmt.where(HumanTask.project_id == project_id)
-    return dict(db.session.execute(stmt).all())
+    return dict(db.session.execute(_of_steps(stmt, actor, project_id)).all())
 
 
-def _overdue_people(actor: Actor, project_id: int | None, now: datetime, *columns: Any):
+def _overdue_people(actor: Actor, project_id: int | None, now: datetime, *columns: Any,
+                    group_id: int | list[int] | None = None):
     stmt = (select(*columns, HumanTask.assignee_id, User.username, User.display_name, func.count())
             .outerjoin(User, User.id == HumanTask.assignee_id)
             .where(IS_OPEN, HumanTask.due_at < now)
             .group_by(*columns, HumanTask.assignee_id, User.username, User.display_name)
             .order_by(func.count().desc()))
-    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
-    if project_id:
-        stmt = stmt.where(HumanTask.project_id == project_id)
-    return db.session.execute(stmt).all()
+    return db.session.execute(_of_steps(stmt, actor, project_id, group_id)).all()
 
 
 def overdue_by_person(actor: Actor, project_id: int | None, now: datetime) -> list[dict[str, Any]]:
@@ -213,18 +211,17 @@ def overdue_by_person(actor: Actor, project_id: int | None, now: datetime) -> li
             for uid, name, shown, n in _overdue_people(actor, project_id, now)]
 
 
-def overdue_per_project(actor: Actor, project_id: int | None, now: datetime
+def overdue_per_project(actor: Actor, project_id: int | None, now: datetime, group_id: int | list[int] | None = None
                         ) -> tuple[dict[int, dict[str, int]], dict[int, list[dict[str, Any]]]]:
-    """overdue_by_role and overdue_by_person of every project at once (two queries, not two per project)."""
+    """overdue_by_role and overdue_by_person of every project at once (two queries, not two per project), of
+    the steps the actor reaches (or one work group's of them)."""
     stmt = (select(HumanTask.project_id, HumanTask.role, func.count()).where(IS_OPEN, HumanTask.due_at < now)
             .group_by(HumanTask.project_id, HumanTask.role))
-    stmt = restrict_to_households(stmt, actor.user, HumanTask.project_id, HumanTask.work_group_id)
-    if project_id:
-        stmt = stmt.where(HumanTask.project_id == project_id)
     roles: dict[int, dict[str, int]] = {}
-    for pid, role, n in db.session.execute(stmt).all():
+    for pid, role, n in db.session.execute(_of_steps(stmt, actor, project_id, group_id)).all():
         roles.setdefault(pid, {})[role] = n
     people: dict[int, list[dict[str, Any]]] = {}
-    for pid, uid, name, shown, n in _overdue_people(actor, project_id, now, HumanTask.project_id):
+    for pid, uid, name, shown, n in _overdue_people(actor, project_id, now, HumanTask.project_id,
+                                                    group_id=group_id):
         people.setdefault(pid, []).append({"user_id": uid, "username": name, "display_name": shown, "count": n})
     return roles, people

@@ -19,9 +19,28 @@ from services.problems import CodedSchema
 
 class ProgressArgs(CodedSchema):
     project_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    group_id = f.Integer(validate=validate.Range(min=1, max=MAX_ID),
+                         metadata={"description": "narrow the report to one work group the caller sees"})
+
+
+class ScopeGroupSchema(CodedSchema):
+    group_id = f.Integer(attribute="id")
+    project_id = f.Integer()
+    name = f.String()
+
+
+class ReportScopeSchema(CodedSchema):
+    kind = f.String(metadata={"enum": ["all", "project", "groups", "group"],
+                              "description": "all: every household; project: every household of the caller's "
+                                             "projects; groups: the caller's own work groups; group: narrowed "
+                                             "to one work group"})
+    group_id = f.Integer(allow_none=True)
+    groups = f.List(f.Nested(ScopeGroupSchema), metadata={"description": "the work groups counted (groups, group)"})
+    choices = f.List(f.Nested(ScopeGroupSchema), metadata={"description": "the work groups group_id may name"})
 
 
 class ProgressReport(CodedSchema):
+    scope = f.Nested(ReportScopeSchema)
     projects = f.List(f.Dict(), metadata={"description": "per project: households, signed, sign_rate, closed, "
                                                          "agreed_amount, paid_amount, paid_rate, groups, steps, "
                                                          "overdue_by_role, overdue_by_person"})
@@ -83,12 +102,15 @@ DeadlineUpdate = deadlines.DeadlineUpdate  # validated by the service once the c
 
 
 @bp.get("/reports/progress")
-@doc("Progress per project, work group and step; sign rate, paid against agreed, overdue by role and person",
-     query=ProgressArgs, response=ProgressReport, errors=(403,), tag="supervision")
+@doc("Progress per project, work group and step; sign rate, paid against agreed, overdue by role and person — "
+     "of the households the caller sees (a work-group role: its own groups'), or of one work group",
+     query=ProgressArgs, response=ProgressReport, errors=(403, 422), tag="supervision")
 def progress_report():
     args = query_args(ProgressArgs)
-    rows = reports.progress(actor(), args.get("project_id"), utcnow())
-    return respond(ProgressReport, {"projects": [reports.progress_dict(r) for r in rows]})
+    caller = actor()
+    view = reports.report_scope(caller, args.get("group_id"))
+    rows = reports.progress(caller, args.get("project_id"), utcnow(), view.group_id)
+    return respond(ProgressReport, {"scope": view, "projects": [reports.progress_dict(r) for r in rows]})
 
 
 @bp.get("/supervisor/stuck")

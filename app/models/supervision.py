@@ -27,12 +27,21 @@ Index("uq_step_deadline_scope", func.coalesce(StepDeadline.project_id, 0), StepD
 
 
 class CompletionDay(db.Model):
-    """Steps completed in one project on one closed (past, UTC) day, counted once for the reports' trend.
+    """Steps completed in one project and work group on one closed (past, UTC) day, counted once for the
+    reports' trend (work_group_id None: households without a group; the household's group when the day was
+    counted).
 
-    project_id 0 marks the day as counted, with the day's total over every project.
+    project_id 0 (no group) marks the day as counted, with the day's total over every project.
     """
 
     __tablename__ = "completion_days"
-    day: Mapped[date] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    project_id: Mapped[int]
+    work_group_id: Mapped[int | None]
     completed: Mapped[int] = mapped_column(default=0)
+
+
+# one row per day, project and group (migration 0014); coalesce makes "no group" a value the index can compare
+Index("uq_completion_days_day_group", CompletionDay.day, CompletionDay.project_id,
+      func.coalesce(CompletionDay.work_group_id, 0), unique=True)

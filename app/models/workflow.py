@@ -90,6 +90,8 @@ class HumanTask(db.Model):
               postgresql_include=["project_id", "role", "assignee_id"]),
         Index("ix_human_tasks_open_steps", "project_id", "bpmn_id", postgresql_where=_OPEN, sqlite_where=_OPEN,
               postgresql_include=["due_at", "name"]),
+        Index("ix_human_tasks_open_group", "work_group_id", "bpmn_id", postgresql_where=_OPEN, sqlite_where=_OPEN,
+              postgresql_include=["project_id", "role", "due_at", "assignee_id", "name"]),  # migration 0014
         Index("ix_human_tasks_open_instance", "instance_id", postgresql_where=_OPEN, sqlite_where=_OPEN),
         Index("ix_human_tasks_open_household", "household_id", postgresql_where=_OPEN, sqlite_where=_OPEN),
         Index("ix_human_tasks_open_assignee", "assignee_id", "due_at", "created_at", "id", postgresql_where=_OPEN,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -72,25 +73,43 @@ def diagram_xml():
     return Response(definition.bpmn_xml, mimetype="application/xml")
 
 
+def _report_scope(actor):
+    """The report's scope, narrowed to the query's work group; one the user does not see: the whole scope, with
+    the problem to show."""
+    try:
+        return reports.report_scope(actor, int_arg("group_id")), None
+    except InvalidInput as exc:
+        return reports.report_scope(actor), exc.message
+
+
 @bp.get("/reports")
 @login_required
 def report_page():
     actor = page_actor()
     project_id = int_arg("project_id")
     now = utcnow()
-    rows = reports.progress(actor, project_id, now)
-    trend = reports.trend(actor, project_id, now)
+    view, refused = _report_scope(actor)
+    rows = reports.progress(actor, project_id, now, view.group_id)
+    trend = reports.trend(actor, project_id, now, group_id=view.group_id)
+    projects = access.visible_projects(current_user)
     return render_template("supervisor/reports.html", rows=rows, trend_json=json.dumps(trend),
-                           project_id=project_id, projects=access.visible_projects(current_user),
-                           steps_json=json.dumps({r.project.code: r.steps for r in rows}, ensure_ascii=False))
+                           project_id=project_id, projects=projects, view=view, refused=refused,
+                           project_names={p.id: p.name for p in projects},
+                           steps_json=json.dumps({r.project.code: r.steps for r in rows}, ensure_ascii=False)
+                           ), (422 if refused else 200)
 
 
 @bp.get("/reports.xlsx")
 @login_required
 def report_xlsx():
-    rows = reports.progress(page_actor(), int_arg("project_id"), utcnow())
-    labels = {code: role_label(code, "zh") for code in ROLES}
-    return Response(reports.workbook(rows, labels),
+    actor = page_actor()
+    view, refused = _report_scope(actor)
+    if refused is not None:
+        return report_page()
+    rows = reports.progress(actor, int_arg("project_id"), utcnow(), view.group_id)
+    with force_locale("zh"):  # the workbook speaks Chinese, whoever downloads it
+        scope_text = labels.report_scope(view)
+    return Response(reports.workbook(rows, {code: role_label(code, "zh") for code in ROLES}, scope_text),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers=download_headers(_("progress-report") + f"-{utcnow():%Y%m%d}.xlsx"))
 
