@@ -155,7 +155,7 @@ def test_api_page_and_export_agree(world, two_groups, api, client):
 
 
 def test_the_migration_recounts_the_counted_days_per_work_group(database_url, tmp_path):
-    """0014 turns the per-project counts of the days already counted into per-group ones (and back)."""
+    """0015 turns the per-project counts of the days already counted into per-group ones (and back)."""
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
@@ -187,7 +187,7 @@ def test_the_migration_recounts_the_counted_days_per_work_group(database_url, tm
             reports.trend(world.actor("supervisor"), None, utcnow())
             project, groups = world.project.id, (world.group.id, world.second_group.id)
             db.session.remove()
-            downgrade(directory=migrations, revision="0013_join_office")
+            downgrade(directory=migrations, revision="0014_open_household_steps")
             rows = "SELECT project_id, completed FROM completion_days WHERE day = :day ORDER BY project_id"
             with db.engine.connect() as conn:
                 assert conn.execute(text(rows), {"day": earlier.date()}).all() == [(0, 3), (project, 3)]

@@ -1,8 +1,8 @@
 """reports by work group: completion days by work group (the trend of one work group read from the counts as
 well) and the open steps by work group (a group's steps and overdue figures read from an index)
 
-Revision ID: 0014_reports_completion_groups
-Revises: 0013_join_office
+Revision ID: 0015_reports_completion_groups
+Revises: 0014_open_household_steps
 Create Date: 2026-12-06 19:40:00
 
 Each counted day gets a row per project and work group (NULL: households without a group) instead of one
@@ -12,8 +12,8 @@ again by work group — the household's group, as a new day is counted — from 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_reports_completion_groups"
-down_revision = "0013_join_office"
+revision = "0015_reports_completion_groups"
+down_revision = "0014_open_household_steps"
 branch_labels = None
 depends_on = None
 
