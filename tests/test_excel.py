@@ -23,6 +23,7 @@ from tests.api_support import fast_passwords  # noqa: F401
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 HEADERS = ["户号", "户别", "片区/标段", "地址", "户主姓名", "联系电话", "土地性质", "工作组", "备注"]
+TEMPLATE_HEADERS = [*HEADERS[:7], "村/片区", "批次", *HEADERS[7:]]  # a roster without these two still imports
 LEDGER_HEADERS = ["户号", "户主", "户别", "地址", "片区", "当前环节", "状态", "协议编号", "协议金额", "已拨付",
                   "拨付进度", "签约日期", "结案"]
 KINDS = ["农户(集体土地房屋)", "国有土地住宅", "企业", "店面", "shop", "农户（集体土地房屋）"]
@@ -251,14 +252,15 @@ def test_the_template_has_the_chinese_headers_dropdowns_and_instructions(world, 
     workbook = load_workbook(io.BytesIO(response.data))
     sheet = workbook["花名册"]
     assert workbook.sheetnames[:2] == ["花名册", "填写说明"] and workbook["选项"]["A1"].value == "第一工作组"
-    assert [c.value for c in sheet[1]] == HEADERS and sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert [c.value for c in sheet[1]] == TEMPLATE_HEADERS and sheet.freeze_panes == "A2" and sheet["A1"].font.bold
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
     assert all(label in lists["B2"] for label in ("农户(集体土地房屋)", "国有土地住宅", "企业", "店面"))
-    assert "集体" in lists["G2"] and "国有" in lists["G2"] and "选项" in lists["H2"]
+    assert "集体" in lists["G2"] and "国有" in lists["G2"] and "选项" in lists["J2"]
+    assert "H2" not in lists and "I2" not in lists  # the project has no villages or batches to offer
     instructions = " ".join(str(c.value) for row in workbook["填写说明"].iter_rows() for c in row if c.value)
     assert "北区三村" in instructions and "户别" in instructions
     for row in map(roster_row, range(3)):
-        sheet.append(row)
+        sheet.append([*row[:7], None, None, *row[7:]])
     buffer = io.BytesIO()
     workbook.save(buffer)  # filled in, with its dropdowns and hidden choices, it imports
     assert upload(api, world.project.id, buffer.getvalue()).get_json() == {"created": 3}
@@ -385,7 +387,7 @@ def test_the_import_page_lists_bad_cells_and_imports_a_good_roster(app, world):
 
 def test_the_page_downloads_the_template_and_the_ledger(app, world):
     pages = Pages(app, "surveyor")
-    for url, title, headers in (("import-template.xlsx", "花名册", HEADERS),
+    for url, title, headers in (("import-template.xlsx", "花名册", TEMPLATE_HEADERS),
                                 ("ledger.xlsx", "签约台账", LEDGER_HEADERS)):
         download = pages.get(f"/projects/{world.project.id}/{url}")
         assert download.status_code == 200

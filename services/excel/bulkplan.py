@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Batch, BulkImport, Household, HumanTask, Project, Village, utcnow
+from app.models import BulkImport, Household, HumanTask, Project, utcnow
 from services.access import get_project
 from services.context import Actor
 from services.errors import Forbidden, InvalidInput
@@ -31,7 +31,7 @@ from services.excel.bulkspec import (
     SheetSpec,
     labels_of,
 )
-from services.excel.checks import _check_row, _codes_taken, normalize
+from services.excel.checks import _check_row, _codes_taken, project_parts
 from services.excel.roster import _safe_name
 from services.forms.assessment import AppraisalForm
 from services.forms.registry import schema_instance
@@ -47,7 +47,6 @@ register_problems({
     "bulk_building_unknown": N_("this household has no building of this name"),
     "bulk_building_twice": N_("the building already has a price in row %(row)s"),
     "bulk_building_unpriced": N_("no unit price for the building %(label)s"),
-    "bulk_name_unknown": N_("no village, batch or group of this project has this name"),
     "bulk_declaration_unsigned": N_("only an appraisal whose appraiser signed the written no-conflict declaration "
                                     "can be imported (yes)"),
 })
@@ -119,22 +118,13 @@ def may_import(user: Any, kind: str) -> bool:
 
 
 
-def _names(model: Any, project_id: int) -> dict[str, int]:
-    return {normalize(name): id_ for id_, name in db.session.execute(
-        select(model.id, model.name).where(model.project_id == project_id))}
-
-
 def _check_survey(checker: Checker, project: Project) -> list[Planned]:
     homes = checker.sheets[HOUSEHOLDS.title]
-    groups: dict[str, list[int]] = defaultdict(list)
-    for group in project.groups:
-        groups[group.name.strip()].append(group.id)
-    default_group = project.groups[0].id if project.groups else None
-    villages, batches = _names(Village, project.id), _names(Batch, project.id)
+    parts = project_parts(project)
     planned: dict[str, Planned] = {}
     for row in homes:
         texts = {k: str(v) for k, v in row.values.items() if k in ("code", "address", "head_name", "phone", "notes",
-                                                                   "work_group")}
+                                                                   "work_group", "village", "batch")}
         cells = {k: reader.Value(text=v) for k, v in texts.items()}
         for key in ("kind", "land_nature"):
             if key in row.values:
@@ -146,19 +136,9 @@ def _check_survey(checker: Checker, project: Project) -> list[Planned]:
         for name in ("code", "kind", "address", "head_name"):
             if name not in cells and name not in flagged:
                 cells[name] = reader.Value()
-        values, found = _check_row(row.number, {k: v for k, v in cells.items() if k not in flagged}, groups,
-                                   default_group)
+        values, found = _check_row(row.number, {k: v for k, v in cells.items() if k not in flagged}, parts)
         for p in found:
             checker.add(HOUSEHOLDS, p.row, p.field, p.message)
-        for key, table in (("village", villages), ("batch", batches)):
-            name = row.values.get(key)
-            if name is not None:
-                if normalize(name) in table:
-                    values[f"{key}_id"] = table[normalize(name)]
-                    if key == "village":
-                        values["section"] = str(name)[:64]
-                else:
-                    checker.add(HOUSEHOLDS, row.number, key, problem("bulk_name_unknown"))
         code = values.get("code")
         if code is None:
             continue

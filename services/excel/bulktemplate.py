@@ -7,7 +7,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from app.models import Project, utcnow
 from services.access import get_project
@@ -27,7 +26,19 @@ from services.excel.bulkspec import (
     SheetSpec,
     labels_of,
 )
-from services.excel.sheets import BORDER, TITLE_FONT, TOTAL_FONT, WRAP, Sheet, annotated_header, put, save
+from services.excel.sheets import (
+    BORDER,
+    CHOICES_SHEET,
+    TITLE_FONT,
+    TOTAL_FONT,
+    WRAP,
+    Sheet,
+    annotated_header,
+    choice_lists,
+    dropdown,
+    put,
+    save,
+)
 
 TEMPLATE_ROWS = 2000
 EXAMPLE_FONT = Font(italic=True, color="7F7F7F")
@@ -50,11 +61,7 @@ def template(actor: Actor, project_id: int, kind: str, now: datetime | None = No
     names = {"village": [v.name for v in project.villages], "batch": [b.name for b in project.batches],
              "work_group": [g.name for g in project.groups],
              "item": _catalogue_names(project.id, now or utcnow()) if kind == "survey" else []}
-    lists = workbook.create_sheet("选项")
-    lists.sheet_state = "hidden"
-    for index, key in enumerate(names, start=1):
-        for row, name in enumerate(names[key], start=1):
-            put(lists, row, index, name)
+    lists = choice_lists(workbook, names)
     for spec in sheets:
         sheet = workbook.create_sheet(spec.title)
         annotated_header(sheet, spec.columns)
@@ -74,17 +81,12 @@ def template(actor: Actor, project_id: int, kind: str, now: datetime | None = No
                 formula = '"' + ",".join(labels_of(column.choices).values()) + '"'
             elif column.kind == YESNO:
                 formula = '"是,否"'
-            elif listed and names[listed]:
-                letter_of = "ABCD"[list(names).index(listed)]
-                formula = f"'选项'!${letter_of}$1:${letter_of}${len(names[listed])}"
+            elif listed:
+                formula = lists.get(listed)
             if formula:
-                rule = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
-                                      errorTitle="输入有误", error="请从下拉列表中选择", promptTitle=column.header,
-                                      prompt="请从列表中选择", showInputMessage=True)
-                rule.add(f"{letter}2:{letter}{TEMPLATE_ROWS + 2}")
-                sheet.add_data_validation(rule)
+                dropdown(sheet, letter, formula, TEMPLATE_ROWS + 2, column.header, "请从列表中选择")
     _instructions(workbook.create_sheet("填写说明", 0), project, kind, sheets)
-    workbook.move_sheet("选项", offset=len(workbook.sheetnames))
+    workbook.move_sheet(CHOICES_SHEET, offset=len(workbook.sheetnames))
     workbook.active = 1
     return save(workbook, f"{project.code}-{FILENAMES[kind]}.xlsx")
 

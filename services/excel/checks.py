@@ -27,6 +27,7 @@ register_problems({
     "roster_error_cell": N_("the cell holds a spreadsheet error (%(value)s)"),
     "roster_group_ambiguous": N_("several work groups of this project have this name"),
     "roster_choice": N_("must be one of: %(choices)s"),
+    "roster_name_ambiguous": N_("several villages or batches of this project have this name"),
 })
 
 IN_CHUNK = 500
@@ -44,6 +45,9 @@ HEADER_WORDS = {"code": ("户编号", "编号"), "head_name": ("户主",), "sect
                 "phone": ("电话", "手机", "手机号"), "kind": ("类型",), "land_nature": ("土地类型",)}
 SCHEMA_FIELDS = ("code", "kind", "address", "head_name", "section", "phone", "land_nature", "notes")
 CELL_MESSAGES = {"invalid": coded.problem("invalid"), "date": coded.problem("roster_date")}
+# the parts of a project a row may name: (its column, the household's field, the problem of a name not found)
+PART_COLUMNS = (("work_group", "work_group_id", "work_group_other"), ("village", "village_id", "village_other"),
+                ("batch", "batch_id", "batch_other"))
 
 
 class ColumnSpec(Protocol):
@@ -82,6 +86,25 @@ class CellsInvalid(InvalidInput):
         super().__init__(coded.problem(self.CELLS, count=count),
                          {"file": [coded.problem(self.PROBLEMS, count=count)]}, code=self.CODE)
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A project's work groups, villages and batches by their names as compared (a group's name may be shared),
+    and the work group of a household that names none."""
+
+    names: dict[str, dict[str, list[int]]]
+    default_group: int | None
+
+
+def project_parts(project: Project) -> Parts:
+    """The names a roster or survey workbook row may give for its work group, village and batch."""
+    names: dict[str, dict[str, list[int]]] = {}
+    for column, rows in (("work_group", project.groups), ("village", project.villages), ("batch", project.batches)):
+        table = names[column] = {}
+        for row in rows:
+            table.setdefault(normalize(row.name), []).append(row.id)
+    return Parts(names, project.groups[0].id if project.groups else None)
 
 
 def normalize(text: Any) -> str:
@@ -126,17 +149,14 @@ def check_rows(table: Table, columns: tuple[ColumnSpec, ...], project: Project,
     positions, problems = map_header(table.header, columns)
     if problems:
         return [], problems
-    groups: dict[str, list[int]] = {}
-    for group in project.groups:
-        groups.setdefault(group.name.strip(), []).append(group.id)
-    default_group = project.groups[0].id if project.groups else None
+    parts = project_parts(project)
     rows: list[dict[str, Any]] = []
     first_row_of: dict[str, int] = {}
     for number, cells in table.rows:
         mapped = {name: cells[i] for name, i in positions.items()}
         if all(cell.text is None and cell.problem is None for cell in mapped.values()):
             continue  # only columns the roster does not read (a serial number, say) are filled in
-        values, found = _check_row(number, mapped, groups, default_group)
+        values, found = _check_row(number, mapped, parts)
         problems += found
         code = values.get("code")
         if code is not None:
@@ -154,8 +174,7 @@ def check_rows(table: Table, columns: tuple[ColumnSpec, ...], project: Project,
     return rows, problems
 
 
-def _check_row(number: int, cells: dict[str, Value], groups: dict[str, list[int]], default_group: int | None,
-               ) -> tuple[dict[str, Any], list[Problem]]:
+def _check_row(number: int, cells: dict[str, Value], parts: Parts) -> tuple[dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
     texts: dict[str, str] = {}
     for name, cell in cells.items():
@@ -188,18 +207,30 @@ def _check_row(number: int, cells: dict[str, Value], groups: dict[str, list[int]
         problems.append(Problem(number, "phone", coded.problem("phone")))
     if values.get("land_nature") is None and values.get("kind"):
         values["land_nature"] = "collective" if values["kind"] == "collective_house" else "state"
-    values["work_group_id"] = default_group
-    name = texts.get("work_group")
-    if name is not None and "work_group" not in flagged:
-        ids = groups.get(name, [])
-        if not ids:
-            problems.append(Problem(number, "work_group", coded.problem("work_group_other")))
-        elif len(ids) > 1:
-            problems.append(Problem(number, "work_group", coded.problem("roster_group_ambiguous"),
-                                    "ambiguous_group"))
-        else:
-            values["work_group_id"] = ids[0]
+    _name_parts(number, texts, flagged, parts, values, problems)
     return values, problems
+
+
+def _name_parts(number: int, texts: dict[str, str], flagged: set[str], parts: Parts, values: dict[str, Any],
+                problems: list[Problem]) -> None:
+    """The work group, village and batch a row names (an empty cell: the default group, no village, no batch);
+    a village also labels the household's section when the row gives none."""
+    values["work_group_id"] = parts.default_group
+    for column, key, unknown in PART_COLUMNS:
+        name = texts.get(column)
+        if name is None or column in flagged:
+            continue
+        ids = parts.names[column].get(normalize(name), [])
+        if not ids:
+            problems.append(Problem(number, column, coded.problem(unknown)))
+        elif len(ids) == 1:
+            values[key] = ids[0]
+        elif column == "work_group":
+            problems.append(Problem(number, column, coded.problem("roster_group_ambiguous"), "ambiguous_group"))
+        else:
+            problems.append(Problem(number, column, coded.problem("roster_name_ambiguous")))
+    if values.get("village_id") and not values.get("section"):
+        values["section"] = texts["village"][:64]
 
 
 def _choose(number: int, name: str, text: str, table: dict[str, str], labels: dict[str, str],

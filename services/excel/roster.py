@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import BinaryIO
 
 from openpyxl import Workbook
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app.extensions import db
@@ -25,7 +24,8 @@ from services.excel.sheets import (
     Column,
     Sheet,
     annotated_header,
-    choices_list,
+    choice_lists,
+    dropdown,
     instructions,
     save,
 )
@@ -50,11 +50,13 @@ COLUMNS = (
     Column("code", "户号", True, 14, "本项目内唯一；字母、数字、- 和 _，最多 32 位", "BQ3C-061"),
     Column("kind", "户别", True, 20, "从下拉列表选择：" + "、".join(KIND_LABELS.values()),
            KIND_LABELS["collective_house"]),
-    Column("section", "片区/标段", False, 12, "最多 64 字", "一片区"),
+    Column("section", "片区/标段", False, 12, "最多 64 字；空着而填了村/片区时，取村/片区的名称", "一片区"),
     Column("address", "地址", True, 32, "最多 255 字", "北区三村1组61号"),
     Column("head_name", "户主姓名", True, 12, "最多 64 字", "张建华"),
     Column("phone", "联系电话", False, 16, "11 位手机号，或带区号的固定电话，如 0571-87654321", "13800138000"),
     Column("land_nature", "土地性质", False, 10, "集体 或 国有；不填时农户按集体、其余按国有", "集体"),
+    Column("village", "村/片区", False, 14, "本项目已有村/片区的名称；不填时不归入村/片区", "北区三村"),
+    Column("batch", "批次", False, 12, "本项目已有批次的名称；不填时不归入批次", "第一批"),
     Column("work_group", "工作组", False, 16, "本项目已有工作组的名称；不填时归入第一个工作组", "第一工作组"),
     Column("notes", "备注", False, 30, "最多 2000 字", ""),
 )
@@ -88,35 +90,33 @@ def template(actor: Actor, project_id: int, *, max_bytes: int = MAX_BYTES, max_r
             sheet.column_dimensions[cell.column_letter].number_format = "@"
     _dropdown(sheet, "kind", '"' + ",".join(KIND_LABELS.values()) + '"', last, "请从列表中选择户别")
     _dropdown(sheet, "land_nature", '"' + ",".join(NATURE_LABELS.values()) + '"', last, "请选择 集体 或 国有")
-    groups = [g.name for g in project.groups]
-    if groups:
-        _dropdown(sheet, "work_group", choices_list(workbook, groups), last, "请选择本项目的工作组")
+    names = {"work_group": [g.name for g in project.groups], "village": [v.name for v in project.villages],
+             "batch": [b.name for b in project.batches]}
+    for field_name, formula in choice_lists(workbook, names).items():
+        _dropdown(sheet, field_name, formula, last, f"请选择本项目的{HEADER_OF[field_name]}")
     sheet.auto_filter.ref = f"A1:{sheet.cell(row=1, column=len(COLUMNS)).column_letter}1"
-    _instructions(workbook.create_sheet(HELP_SHEET, 1), project, groups, max_bytes, max_rows)
+    _instructions(workbook.create_sheet(HELP_SHEET, 1), project, names, max_bytes, max_rows)
     workbook.active = 0
     return save(workbook, f"{project.code}-征迁户花名册模板.xlsx")
 
 
 def _dropdown(sheet: Worksheet, field_name: str, formula: str, last: int, prompt: str) -> None:
     index = [c.field for c in COLUMNS].index(field_name) + 1
-    letter = sheet.cell(row=1, column=index).column_letter
-    rule = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
-                          showInputMessage=True, errorTitle="输入有误", error="请从下拉列表中选择",
-                          promptTitle=HEADER_OF[field_name], prompt=prompt)
-    rule.add(f"{letter}2:{letter}{last}")
-    sheet.add_data_validation(rule)
+    dropdown(sheet, sheet.cell(row=1, column=index).column_letter, formula, last, HEADER_OF[field_name], prompt)
 
 
-def _instructions(sheet: Worksheet, project: Project, groups: list[str], max_bytes: int, max_rows: int) -> None:
+def _instructions(sheet: Worksheet, project: Project, names: dict[str, list[str]], max_bytes: int,
+                  max_rows: int) -> None:
     lines = [
         f"项目：{project.name}（{project.code}）",
         f"在「{SHEET}」工作表第 2 行起每行填写一户，第 1 行为表头，请勿修改表头文字；空行会被跳过。",
-        "红底表头为必填列；户别、土地性质、工作组可从下拉列表选择。",
+        "红底表头为必填列；户别、土地性质、村/片区、批次、工作组可从下拉列表选择，须是本项目已有的名称。",
         f"每次最多导入 {max_rows} 户，文件不超过 {max(max_bytes // (1024 * 1024), 1)} MB，须保存为 .xlsx 格式。",
         "导入前逐行校验：只要有一个单元格有误，整份名册都不会导入，页面会列出每个有误的行号和列名。",
         "公式单元格按其计算结果读取；户号、联系电话请按文本填写，避免被 Excel 自动改成日期或科学计数。",
         "导入成功后，每户自动建立案件并进入「调查建档」环节。",
-        "工作组：" + ("、".join(groups) if groups else "（本项目尚未设置工作组）"),
+        *(f"{HEADER_OF[key]}：" + ("、".join(listed) if listed else f"（本项目尚未设置{HEADER_OF[key]}）")
+          for key, listed in names.items()),
     ]
     instructions(sheet, "征迁户花名册填写说明", lines, COLUMNS, (14, 10, 60, 24))
 

@@ -9,6 +9,8 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.text import clean
@@ -92,13 +94,33 @@ def annotated_header(ws: Worksheet, columns: Any) -> None:
         ws.cell(row=1, column=index).comment = Comment(rule, "拆迁办")
 
 
-def choices_list(workbook: Workbook, names: list[str]) -> str:
-    """A hidden sheet listing the names a dropdown offers; the range its list validation refers to."""
+def choice_lists(workbook: Workbook, lists: dict[str, list[str]]) -> dict[str, str]:
+    """A hidden sheet listing, a column each, the names the dropdowns offer; the range each list's validation
+    refers to (an empty list has none)."""
     choices = workbook.create_sheet(CHOICES_SHEET)
     choices.sheet_state = "hidden"
-    for row, name in enumerate(names, start=1):
-        put(choices, row, 1, name)
-    return f"'{CHOICES_SHEET}'!$A$1:$A${len(names)}"
+    ranges = {}
+    for column, (key, names) in enumerate(lists.items(), start=1):
+        for row, name in enumerate(names, start=1):
+            put(choices, row, column, name)
+        if names:
+            letter = get_column_letter(column)
+            ranges[key] = f"'{CHOICES_SHEET}'!${letter}$1:${letter}${len(names)}"
+    return ranges
+
+
+def choices_list(workbook: Workbook, names: list[str]) -> str:
+    """A hidden sheet listing the names a dropdown offers; the range its list validation refers to."""
+    return choice_lists(workbook, {"names": names})["names"]
+
+
+def dropdown(ws: Worksheet, letter: str, formula: str, last: int, title: str, prompt: str) -> None:
+    """A dropdown on a column from row 2 to `last` that refuses, in Chinese, what its list does not hold."""
+    rule = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
+                          showInputMessage=True, errorTitle="输入有误", error="请从下拉列表中选择",
+                          promptTitle=title, prompt=prompt)
+    rule.add(f"{letter}2:{letter}{last}")
+    ws.add_data_validation(rule)
 
 
 def instructions(ws: Worksheet, title: str, lines: list[str], columns: Any, widths: tuple[int, int, int, int]) -> None:
