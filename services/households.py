@@ -243,10 +243,12 @@ class CaseFile:
         return phone if self.revealed else personal.mask_phone(phone)
 
 
-def case_file(actor: Actor, household_id: int, *, reveal: bool = False, now: datetime | None = None) -> CaseFile:
+def case_file(actor: Actor, household_id: int, *, reveal: bool = False, now: datetime | None = None,
+              step: HumanTask | None = None) -> CaseFile:
     """A household of the actor's projects with its modules, instance and open steps.
 
-    Personal data is masked; `reveal` shows it in full to a role that needs it, and audits the view.
+    Personal data is masked; `reveal` shows it in full to a role that needs it, and audits the view (with the
+    `step` whose page asked for it, if any).
     """
     household = get_household(actor.user, household_id)
     records = modules.all_records(household.id)
@@ -254,7 +256,7 @@ def case_file(actor: Actor, household_id: int, *, reveal: bool = False, now: dat
     people = db.session.execute(select(User.id, User.username, User.display_name)
                                 .where(User.id.in_(editor_ids))).all() if editor_ids else []
     if reveal:
-        reveal_personal(actor, household, records.get("survey"), now)
+        reveal_personal(actor, household, records.get("survey"), now, step)
     instance = instance_of(household.id)
     current = instances.current_tasks(instance.id) if instance is not None else []
     return CaseFile(household, instance, records, {i: u for i, u, _n in people}, current,

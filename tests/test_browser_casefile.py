@@ -1,5 +1,5 @@
 """Browser test of the case file: an admin reads it with personal data masked; a rights officer shows the full
-ID numbers with one explicit action, which the audit trail records."""
+ID numbers with one explicit action, which the audit trail records; a surveyor does the same from the step."""
 from __future__ import annotations
 
 import re
@@ -91,8 +91,14 @@ def test_a_surveyor_completes_a_survey_whose_numbers_the_page_shows_masked(site:
     expect(page.locator('input[name="phone"]')).to_have_value("139****5678")
     _shot(page, "survey-step")
     assert all(n not in page.content() for n in numbers)
+    page.get_by_test_id("reveal").click()  # to check the numbers against the ID cards: audited, form kept masked
+    expect(page.get_by_test_id("task-case-file")).to_contain_text(numbers[0])
+    expect(first).to_have_value(numbers[0][:3] + "*" * 11 + numbers[0][-4:])
+    _shot(page, "survey-step-revealed")
     page.get_by_test_id("complete").click()
     expect(page).to_have_url(re.compile(rf"/cases/{household.id}$"))
     db.session.rollback()
     stored = get_record(household.id, "survey").data
     assert [p["id_number"] for p in stored["persons"]] == numbers and stored["phone"] == "13912345678"
+    views = db.session.scalars(select(AuditLog).where(AuditLog.action == "person.id_number.view")).all()
+    assert len(views) == len(numbers) and {v.after["step"] for v in views} == {"survey"}

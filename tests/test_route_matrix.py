@@ -133,6 +133,7 @@ PAGE = {
     ("inbox.sync", "POST"): rule(frozenset({"surveyor"}), 409),
     ("inbox.release", "POST"): rule(frozenset({"surveyor"}), 302),
     ("inbox.send_back", "POST"): rule(frozenset({"surveyor"}), 422),
+    ("inbox.reveal", "POST"): rule(REVEALS, 200),  # the step page with full numbers, audited
     ("main.healthz", "GET"): rule(EVERYONE, 200, scope="global", public=True),
     ("main.administration", "GET"): rule(frozenset({"admin"}), 200, scope="global"),
     ("main.index", "GET"): rule(EVERYONE, 302, scope="global"),

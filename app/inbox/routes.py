@@ -55,10 +55,10 @@ def index():
 
 def _render_task(task_id: int, *, values: dict | None = None, errors: dict | None = None,
                  return_errors: dict | None = None, return_values: dict | None = None, status: int = 200,
-                 notice: str | None = None):
+                 notice: str | None = None, reveal: bool = False):
     row = tasks.get_task(current_user, task_id)
     form = get_form(row.form_key)
-    case = households.case_file(page_actor(), row.household_id)
+    case = households.case_file(page_actor(), row.household_id, reveal=reveal, now=utcnow(), step=row)
     values = values if values is not None else tasks.form_values(row)
     events = history.for_instance(row.instance_id)
     refusal = access.action_problem(current_user, row)
@@ -67,6 +67,7 @@ def _render_task(task_id: int, *, values: dict | None = None, errors: dict | Non
         schema=json_schema(form, row.household) if form else None, values=values, errors=errors or {},
         return_errors=return_errors or {}, return_values=return_values or {},
         targets=tasks.return_targets(row), refusal=refusal, problem=problem,
+        may_reveal=modules.may_reveal(current_user),
         duty=duties.refusal(current_user, row) if refusal is None else None,
         page=steppage.step_page(row, values, events, utcnow()), notice=notice, status=status,
         events=events[-8:], now=utcnow(), due_soon=_due_soon(), urgency=tasks.urgency,
@@ -100,6 +101,14 @@ def _stale(task_id: int, values: dict, exc: Conflict):
 @login_required
 def task(task_id: int):
     return _render_task(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/reveal")
+@login_required
+def reveal(task_id: int):
+    """The step's page with the household's full ID numbers, phones and bank accounts in its case file and
+    household card (the form stays masked): roles that need them only; audited with the step."""
+    return _render_task(task_id, reveal=True)
 
 
 @bp.post("/tasks/<int:task_id>/claim")

@@ -110,20 +110,22 @@ def may_reveal(user: User) -> bool:
 
 
 def reveal_personal(actor: Actor, household: Household, survey: ModuleRecord | None,
-                    now: datetime | None) -> None:
+                    now: datetime | None, step: HumanTask | None = None) -> None:
     """Allow a full view of a household's personal data and audit it: one entry per person whose ID number
-    is shown (or one for the household when it has none recorded); Forbidden to roles that do not need it."""
+    is shown (or one for the household when it has none recorded), naming the step it was asked from, if
+    any; Forbidden to roles that do not need it."""
     if not may_reveal(actor.user):
         raise Forbidden(problem("id_numbers_forbidden"))
     persons = (survey.data or {}).get("persons") if survey is not None else None
+    where = {"step": step.bpmn_id} if step is not None else {}
     with transaction():
         for person in persons or [None]:
             if person is None:
                 audit.record(actor, "person.id_number.view", "household", household.id,
-                             household_id=household.id, after={"name": household.head_name}, at=now)
+                             household_id=household.id, after={"name": household.head_name, **where}, at=now)
             else:
                 audit.record(actor, "person.id_number.view", "person", person.get("id"),
-                             household_id=household.id, after={"name": person.get("name")}, at=now)
+                             household_id=household.id, after={"name": person.get("name"), **where}, at=now)
 
 
 def changed_upstream(case: Case, module: str) -> list[dict[str, Any]]:
