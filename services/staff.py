@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import MAX_ID, Role, User, WorkGroup
-from services import audit, passwords, tokens
+from services import audit, fingerprint, passwords, tokens
 from services.access import require_role
 from services.context import Actor
 from services.errors import Conflict, InvalidInput, NotFound
@@ -84,6 +84,7 @@ class StaffUpdate(StaffFields):
                         validate=validate.Length(max=len(ROLES)))
     group_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
                             validate=validate.Length(max=200))
+    fingerprint = fingerprint.field()
 
 
 class PasswordReset(CodedSchema):
@@ -153,6 +154,12 @@ def _facts(user: User) -> dict[str, Any]:
     """What the trail keeps of a member of staff."""
     return {"username": user.username, "display_name": user.display_name, "email": user.email,
             "roles": sorted(user.role_codes), "groups": [group_label(g) for g in user.groups]}
+
+
+def staff_fingerprint(user: User) -> str:
+    """The fingerprint of what an administrator edits of a member of staff, as it is now (the edit form and the
+    API's answer carry it)."""
+    return fingerprint.of(_facts(user))
 
 
 def list_staff(actor: Actor, query: StaffQuery | None = None) -> list[User]:
@@ -229,13 +236,17 @@ def create(actor: Actor, data: Any, *, now: datetime) -> User:
 
 def update(actor: Actor, user_id: int, data: Any, *, now: datetime) -> User:
     """Change a member of staff's name, e-mail, roles and groups (only those sent); the change is audited as
-    before → after. Removing the administrator role of the last active administrator is refused."""
+    before → after. Removing the administrator role of the last active administrator is refused, and so is a
+    change made on a fingerprint the member of staff no longer has (409 stale_edit)."""
     require_admin(actor)
+    data, sent = fingerprint.take(data)
     values = _load(StaffUpdate, data)
     with transaction():
         _lock()
         user = get(actor, user_id)
+        db.session.refresh(user)
         before = _facts(user)
+        fingerprint.check(sent, before, "user", user.id, ("staff.create", "staff.update"))
         if "display_name" in values:
             user.display_name = values["display_name"].strip()
         if "email" in values:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -114,3 +115,10 @@ def take_write_lock(connection: Connection | None = None) -> None:
         connection = db.session.connection()
     if connection is not None and connection.dialect.name == "sqlite":
         connection.execute(_WRITE_LOCK)
+
+
+def locked(model: type, row_id: int) -> Any:
+    """A row read afresh for a change and held until the transaction ends (PostgreSQL: SELECT … FOR UPDATE;
+    SQLite: its write lock first), so that a check of its current values holds until the commit; None if missing."""
+    take_write_lock()
+    return db.session.get(model, row_id, with_for_update=True, populate_existing=True)

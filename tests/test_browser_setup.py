@@ -1,6 +1,7 @@
 """Browser test of setting up a project on the pages only: the administrator creates a member of staff, a
 project, a village, a batch (removed again while no household is in it) and two work groups with their leaders
-and members, a refused form keeping what was typed."""
+and members, a refused form keeping what was typed, and an edit refused because another administrator changed the
+project meanwhile."""
 from __future__ import annotations
 
 import time
@@ -10,8 +11,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Project
-from services import identity
+from app.models import Project, User, utcnow
+from services import identity, setup
+from services.context import Actor
 from services.tx import transaction
 
 pytest.register_assert_rewrite("tests.browser_support")
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.browser
 BUDGET_SECONDS = 120
 STAFF = {"wang_zz": ("王组长", ["group_leader"]), "li_zz": ("李组长", ["group_leader"]),
          "zhao_cg": ("赵村干", ["village_cadre"]), "qian_dc": ("钱调查", ["surveyor"]),
-         "sun_jb": ("孙经办", ["handler"])}
+         "sun_jb": ("孙经办", ["handler"]), "qian_zr": ("钱主任", ["admin"])}
 
 
 @pytest.fixture()
@@ -119,6 +121,17 @@ def test_the_administrator_sets_up_a_project_on_the_pages(staff: Site, page: Pag
 
     db.session.rollback()
     project = db.session.scalars(select(Project).where(Project.code == "XQ-2026")).one()
+    page.get_by_test_id("edit-project").click()  # meanwhile another administrator changes the particulars
+    page.locator("#description").fill("西区棚户区改造一期")
+    other = db.session.scalars(select(User).where(User.username == "qian_zr")).one()
+    setup.update_project(Actor(other), project.id, {"decision_number": "区政征字〔2026〕4号"}, now=utcnow())
+    page.get_by_test_id("save-project").click()
+    expect(page.get_by_test_id("stale-edit")).to_contain_text("钱主任")
+    expect(page.locator("#description")).to_have_value("西区棚户区改造一期")
+    page.get_by_test_id("save-project").click()  # saving again keeps the typed version, knowingly
+    expect(page.get_by_test_id("project-particulars")).to_contain_text("西区棚户区改造一期")
+    db.session.rollback()
+    project = db.session.get(Project, project.id)
     assert project.kind == "state" and [v.name for v in project.villages] == ["东村"] and project.batches == []
     groups = {g.name: sorted(m.username for m in g.members) for g in project.groups}
     assert groups == {"一组": ["qian_dc", "sun_jb", "wang_zz"], "二组": ["li_zz", "zhou_hs"]}

@@ -11,15 +11,16 @@ from app.api import bp
 from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import json_body, respond
-from app.api.schemas import UtcDateTime, With
+from app.api.schemas import Fingerprint, UtcDateTime, With
 from app.models import Project, utcnow
-from services import setup
+from services import fingerprint, setup
 from services.problems import CodedSchema
 
 
 def _changes(schema: type[Schema], name: str, without: tuple[str, ...] = ()) -> type[Schema]:
-    """The body of a change: the fields of creating, none of them required (only those sent change)."""
-    declared = {}
+    """The body of a change: the fields of creating, none of them required (only those sent change), and the
+    fingerprint the record was read with."""
+    declared = {"fingerprint": fingerprint.field()}
     for key, field in schema._declared_fields.items():
         if key in without:
             continue
@@ -47,6 +48,7 @@ class VillageSchema(CodedSchema):
     kind = f.String(metadata={"enum": list(setup.VILLAGE_KINDS)})
     cadre = f.Nested(UserRef, allow_none=True)
     notes = f.String(allow_none=True)
+    fingerprint = Fingerprint(lambda row: setup.part_fingerprint("village", row))
 
 
 class BatchSchema(CodedSchema):
@@ -55,6 +57,7 @@ class BatchSchema(CodedSchema):
     name = f.String()
     notes = f.String(allow_none=True)
     created_at = UtcDateTime()
+    fingerprint = Fingerprint(lambda row: setup.part_fingerprint("batch", row))
 
 
 class GroupSchema(CodedSchema):
@@ -63,6 +66,7 @@ class GroupSchema(CodedSchema):
     name = f.String()
     leader = f.Nested(UserRef, allow_none=True)
     members = f.List(f.Nested(UserRef))
+    fingerprint = Fingerprint(lambda row: setup.part_fingerprint("work_group", row))
 
 
 class ProjectDetail(CodedSchema):
@@ -86,6 +90,7 @@ class ProjectDetail(CodedSchema):
     villages = f.List(f.Nested(VillageSchema))
     batches = f.List(f.Nested(BatchSchema))
     groups = f.List(f.Nested(GroupSchema))
+    fingerprint = Fingerprint(setup.project_fingerprint)
 
 
 def _project(project: Project, status: int = 200):

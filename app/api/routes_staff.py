@@ -11,7 +11,7 @@ from app.api import bp
 from app.api.auth import actor
 from app.api.docs import doc
 from app.api.helpers import json_body, query_args, respond
-from app.api.schemas import UtcDateTime, listing
+from app.api.schemas import Fingerprint, UtcDateTime, listing
 from app.models import MAX_ID, utcnow
 from services import staff
 from services.problems import CodedSchema
@@ -44,6 +44,7 @@ class StaffSchema(CodedSchema):
     groups = f.List(f.Nested(StaffGroup))
     last_login_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
+    fingerprint = Fingerprint(staff.staff_fingerprint)
 
 
 StaffList = listing(StaffSchema, "StaffList")

@@ -5,6 +5,7 @@ With a few more attributes) through them, never a dict built by hand.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,22 @@ class UtcDateTime(f.DateTime):
         if value is None:
             return None
         return value.replace(microsecond=0).isoformat() + "Z"
+
+
+class Fingerprint(f.String):
+    """The fingerprint of a record's editable values as they are now, made by the service's function `of`."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, of: Callable[[Any], str], **kwargs: Any) -> None:
+        super().__init__(dump_only=True, metadata={"description": "the fingerprint of the record's editable values "
+                                                                  "as read: send it back with a change, which is "
+                                                                  "refused with 409 stale_edit when the record has "
+                                                                  "changed since"}, **kwargs)
+        self.of = of
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str:
+        return self.of(obj)
 
 
 class ProblemSchema(CodedSchema):

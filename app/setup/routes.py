@@ -40,6 +40,35 @@ def _attempt(change: Callable[[], Any], done: Callable[[Any], Any]) -> tuple[Any
     return done(result), {}
 
 
+def _edit(change: Callable[[], Any], done: Callable[[Any], Any]) -> tuple[Any, dict, str | None]:
+    """Run a change of an edit form: as _attempt, and a change made on a record someone else has changed since
+    the form was opened comes back as the notice that says who and when (the page keeps what was typed)."""
+    try:
+        return (*_attempt(change, done), None)
+    except Conflict as exc:
+        if exc.code != "stale_edit":
+            raise
+        return None, {}, labels.error_text(exc.code, exc.message)
+
+
+def _form_page(template: str, fingerprint: str, notice: str | None, errors: dict, refused: bool = False,
+               **context: Any):
+    """An edit form again: 409 with the notice of a stale edit (and the record's fingerprint now, so that saving
+    again keeps the typed version), 422 with field problems (and the fingerprint it was opened with)."""
+    status = 409 if notice else (422 if errors or refused else 200)
+    return render_template(template, fingerprint=fingerprint, notice=notice, errors=errors, **context), status
+
+
+def _opened() -> str | None:
+    """The fingerprint of the record the form was opened on (none: the change is made as sent)."""
+    return (request.form.get("fingerprint") or "").strip() or None
+
+
+def _sent(values: dict[str, Any]) -> dict[str, Any]:
+    """The typed values with the fingerprint the form was opened with."""
+    return {**values, "fingerprint": _opened()}
+
+
 def _choices() -> dict[str, Any]:
     """The options of the forms' choice lists, as (value, text) in the reader's language."""
     policies = policy_table.list_versions(policy_table.local_today(utcnow(), current_app.config["TIMEZONE"]))
@@ -55,6 +84,7 @@ def _people() -> dict[str, Any]:
 
 
 ANCHORS = {"village": "villages", "batch": "batches", "group": "groups"}
+KINDS = {"village": "village", "batch": "batch", "group": "work_group"}  # the pages' parts as the services name them
 
 
 @bp.get("/setup/projects")
@@ -83,16 +113,17 @@ def edit_project(project_id: int):
     project = setup.get_project(page_actor(), project_id)
     values = {name: getattr(project, name, None) for name in PROJECT_FIELDS}
     values["policy_version"] = setup.policy_number(project)
-    errors: dict = {}
+    errors, notice, opened = {}, None, None
     if request.method == "POST":
-        values = _typed(PROJECT_FIELDS)
-        saved, errors = _attempt(lambda: setup.update_project(page_actor(), project_id, values, now=utcnow()),
-                                 lambda p: redirect(url_for("setup.project", project_id=p.id)))
+        values, opened = _typed(PROJECT_FIELDS), _opened()
+        saved, errors, notice = _edit(
+            lambda: setup.update_project(page_actor(), project_id, _sent(values), now=utcnow()),
+            lambda p: redirect(url_for("setup.project", project_id=p.id)))
         if saved:
             flash(_("The project's particulars are saved."), "success")
             return saved
-    return render_template("setup/project_form.html", project=project, values=values, errors=errors,
-                           **_choices()), (422 if errors else 200)
+    return _form_page("setup/project_form.html", opened if opened and not notice else setup.project_fingerprint(
+        project), notice, errors, project=project, values=values, **_choices())
 
 
 def _project_page(project: Project, form: str | None = None, values: dict | None = None,
@@ -199,25 +230,27 @@ def _current(row: Any, part: str) -> dict[str, Any]:
 def edit_part(part: str, row_id: int):
     model, update, names = EDITORS[part]
     row = setup.part(page_actor(), model, row_id)
-    values, errors = _current(row, part), {}
+    values, errors, notice, opened = _current(row, part), {}, None, None
     if request.method == "POST":
-        values = _typed(names)
-        done, errors = _attempt(lambda: update(page_actor(), row_id, values, now=utcnow()),
-                                lambda r: redirect(url_for("setup.project", project_id=r.project_id,
-                                                           _anchor=ANCHORS[part])))
+        values, opened = _typed(names), _opened()
+        done, errors, notice = _edit(lambda: update(page_actor(), row_id, _sent(values), now=utcnow()),
+                                     lambda r: redirect(url_for("setup.project", project_id=r.project_id,
+                                                                _anchor=ANCHORS[part])))
         if done:
             flash(_("The changes are saved."), "success")
             return done
-    return _part_page(part, row, values, errors)
+    return _part_page(part, row, values, errors, notice=notice, opened=None if notice else opened)
 
 
 def _part_page(part: str, row: Any, values: dict, errors: dict, member_errors: dict | None = None,
-               member: str | None = None):
-    return render_template("setup/part.html", part=part, row=row, values=values, errors=errors,
-                           member_errors=member_errors or {}, member=member, **_people(), **_choices(),
-                           member_options=[(u.username, u.display_name) for u in setup.candidates()
-                                           if part == "group" and u not in row.members]
-                           ), (422 if errors or member_errors else 200)
+               member: str | None = None, notice: str | None = None, opened: str | None = None):
+    """A part's page: its form (carrying the fingerprint it was opened with, else the part's own now), its
+    members."""
+    return _form_page("setup/part.html", opened or setup.part_fingerprint(KINDS[part], row), notice,
+                      errors, bool(member_errors), part=part, row=row, values=values,
+                      member_errors=member_errors or {}, member=member, **_people(), **_choices(),
+                      member_options=[(u.username, u.display_name) for u in setup.candidates()
+                                      if part == "group" and u not in row.members])
 
 
 @bp.post("/setup/group/<int:group_id>/members")

@@ -86,10 +86,12 @@ def new():
         (422 if errors else 200)
 
 
-def _edit_page(user, values: dict[str, Any], errors: dict, reset: dict | None = None, status: int = 200):
+def _edit_page(user, values: dict[str, Any], errors: dict, reset: dict | None = None, status: int = 200,
+               opened: str | None = None, notice: str | None = None):
+    """The edit page; its form carries the fingerprint it was opened with (else the member of staff's now)."""
     reset = reset or {"password": staff.temporary_password(user.username), "errors": {}}
-    return render_template("staff/form.html", user=user, values=values, errors=errors, reset=reset,
-                           **_choices()), status
+    return render_template("staff/form.html", user=user, values=values, errors=errors, reset=reset, notice=notice,
+                           fingerprint=opened or staff.staff_fingerprint(user), **_choices()), status
 
 
 def _user_values(user) -> dict[str, Any]:
@@ -103,12 +105,18 @@ def edit(staff_id: int):
     if request.method == "GET":
         return _edit_page(user, _user_values(user), {})
     values = {**_form_values(), "username": user.username}
+    opened = (request.form.get("fingerprint") or "").strip() or None
     try:
-        staff.update(page_actor(), staff_id, _body(values, "display_name", "email", "roles", "group_ids"), now=utcnow())
+        staff.update(page_actor(), staff_id, {**_body(values, "display_name", "email", "roles", "group_ids"),
+                                              "fingerprint": opened}, now=utcnow())
     except InvalidInput as exc:
-        return _edit_page(staff.get(page_actor(), staff_id), values, exc.fields or {}, status=422)
+        return _edit_page(staff.get(page_actor(), staff_id), values, exc.fields or {}, status=422, opened=opened)
     except Conflict as exc:
-        return _edit_page(staff.get(page_actor(), staff_id), values, {"roles": [exc.message]}, status=409)
+        if exc.code == "stale_edit":  # typed values kept, the record's fingerprint now: saving again keeps them
+            return _edit_page(staff.get(page_actor(), staff_id), values, {}, status=409,
+                              notice=labels.error_text(exc.code, exc.message))
+        return _edit_page(staff.get(page_actor(), staff_id), values, {"roles": [exc.message]}, status=409,
+                          opened=opened)
     flash(_("The changes to %(name)s have been saved.", name=user.display_name), "success")
     return redirect(url_for("staff.index"))
 

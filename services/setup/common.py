@@ -17,6 +17,7 @@ from services.forms.registry import flatten_messages
 from services.problems import N_, CodedSchema, Problem, problem
 from services.problems import register as register_problems
 from services.text import writable
+from services.tx import locked
 
 register_problems({
     "project_code_exists": N_("another project has this code"),
@@ -72,8 +73,9 @@ def _refuse(fields: dict[str, list[Problem]]) -> None:
         raise InvalidInput(problem("has_errors"), fields)
 
 
-def _project(project_id: int) -> Project:
-    project = db.session.get(Project, project_id) if isinstance(project_id, int) else None
+def _project(project_id: int, *, lock: bool = False) -> Project:
+    """A project by id (locked for a change with `lock`), or NotFound."""
+    project = _get(Project, project_id, lock) if isinstance(project_id, int) else None
     if project is None:
         raise NotFound(problem("project_not_found"))
     return project
@@ -85,8 +87,12 @@ def _changeable(project: Project) -> Project:
     return project
 
 
-def _of(model: type, row_id: int, code: str) -> Any:
-    row = db.session.get(model, row_id) if isinstance(row_id, int) else None
+def _get(model: type, row_id: int, lock: bool) -> Any:
+    return locked(model, row_id) if lock else db.session.get(model, row_id)
+
+
+def _of(model: type, row_id: int, code: str, *, lock: bool = False) -> Any:
+    row = _get(model, row_id, lock) if isinstance(row_id, int) else None
     if row is None:
         raise NotFound(problem(code))
     return row

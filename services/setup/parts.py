@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Batch, FirmSelection, Household, HumanTask, Project, Village, WorkGroup
-from services import audit
+from services import audit, fingerprint
 from services.context import Actor
 from services.errors import Conflict, InvalidInput
 from services.problems import CodedSchema, Problem, problem
@@ -193,11 +193,20 @@ def _create_part(actor: Actor, kind: str, project_id: int, data: Any, now: datet
     return row
 
 
+def part_fingerprint(kind: str, row: Any) -> str:
+    """The fingerprint of a village's, batch's or work group's particulars as they are now (its edit form and its
+    API answer carry it)."""
+    return fingerprint.of(_snapshot(row, PARTS[kind].keys))
+
+
 def _update_part(actor: Actor, kind: str, row_id: int, data: Any, now: datetime) -> Any:
+    """Change a part (the fields sent); a change made on a fingerprint it no longer has is refused (409)."""
     spec = PARTS[kind]
+    data, sent = fingerprint.take(data)
     with transaction():
         _admin(actor)
-        row = _of(spec.model, row_id, spec.missing)
+        row = _of(spec.model, row_id, spec.missing, lock=True)
+        fingerprint.check(sent, _snapshot(row, spec.keys), kind, row.id, (f"{kind}.create", f"{kind}.update"))
         values = _checked(spec.schema, spec.model, _changeable(row.project), row, data, spec.check)
         _save_part(actor, row, values, spec.keys, kind, kind, now, created=False)
     return row

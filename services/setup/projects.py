@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import PROJECT_KINDS, Household, PolicyVersion, Project, Village, WorkGroup
-from services import audit
+from services import audit, fingerprint
 from services.context import Actor
 from services.errors import Conflict, InvalidInput, NotFound
 from services.forms.values import BoundedDate
@@ -137,6 +137,14 @@ def _project_audit(project: Project) -> dict[str, Any]:
     return {**values, "policy_version": policy_number(project)}
 
 
+PROJECT_ACTIONS = ("project.create", "project.update")  # the audited changes of a project's particulars
+
+
+def project_fingerprint(project: Project) -> str:
+    """The fingerprint of a project's particulars as they are now (its edit form and its API answer carry it)."""
+    return fingerprint.of(_project_audit(project))
+
+
 def list_projects(actor: Actor) -> list[ProjectRow]:
     """Every project, by code, with its number of households, work groups and villages."""
     _admin(actor)
@@ -180,10 +188,13 @@ def create_project(actor: Actor, data: Any, *, now: datetime) -> Project:
 
 
 def update_project(actor: Actor, project_id: int, data: Any, *, now: datetime) -> Project:
-    """Change a project's particulars (the fields sent); an archived project is no longer changed."""
+    """Change a project's particulars (the fields sent); an archived project is no longer changed, and a change
+    made on a fingerprint the project no longer has is refused (409 stale_edit)."""
+    data, sent = fingerprint.take(data)
     with transaction():
         _admin(actor)
-        project = _changeable(_project(project_id))
+        project = _changeable(_project(project_id, lock=True))
+        fingerprint.check(sent, _project_audit(project), "project", project.id, PROJECT_ACTIONS)
         fields: dict[str, list[Problem]] = {}
         values = _load(ProjectInput, data, fields, partial=True)
         values = _project_values(values, project, fields)
