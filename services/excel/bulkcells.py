@@ -269,7 +269,12 @@ class Checker:
         """Marshmallow's messages of one household mapped back to cells: a nested row's field to its row, a list's
         own problem to its first row, the rest to the household's row."""
         for name, found in (messages or {}).items():
-            if name in where:
+            if name == "business" and isinstance(found, dict):  # one row: its field to its column
+                rows = where.get("business", (BUSINESS, []))[1]
+                for sub, texts in found.items():
+                    for text in _texts(texts):
+                        self.add(BUSINESS, rows[0].number if rows else head[1], sub, text)
+            elif name in where:
                 spec, rows = where[name]
                 if isinstance(found, dict):
                     for index, fields in found.items():
@@ -285,11 +290,6 @@ class Checker:
                         else:
                             self.add(head[0], head[1], "code", problem("bulk_rows_none"))
                             break
-            elif name == "business" and isinstance(found, dict):
-                rows = where.get("business", (BUSINESS, []))[1]
-                for sub, texts in found.items():
-                    for text in _texts(texts):
-                        self.add(BUSINESS, rows[0].number if rows else head[1], sub, text)
             else:
                 spec = head[0]
                 for text in _texts(found):
