@@ -42,7 +42,8 @@ def survey_rows(households: int, persons: int = 4, buildings: int = 2, prefix: s
                       f"138{i:08d}", "集体", None, None])
         for j in range(persons):
             people.append([code, f"户主{i}" if j == 0 else f"成员{i}-{j}", id_number(i * persons + j),
-                           RELATIONS[min(j, 3)], "是", None])
+                           RELATIONS[min(j, 3)], "是", None, "是" if j == 2 and i % 2 else None,
+                           "是" if j == 3 and i % 3 == 1 else None])
         for j in range(buildings):
             houses.append([code, f"房{j + 1}", 100 + j, 110.5 + j, STRUCTURES[(i + j) % 4], 2, 1995, "住宅", "合法"])
     return {HOUSEHOLDS.title: homes, PERSONS.title: people, BUILDINGS.title: houses}

@@ -215,3 +215,58 @@ def test_the_appraisal_import_needs_the_signed_declaration_and_records_it_for_th
         ("appraiser", False, "appraisal", "批量导入：评估师王评已签书面回避声明")] * 3
     shown = Browser(current_app).as_user("appraiser").get(f"/cases/{made[0].household_id}").get_data(as_text=True)
     assert "无利害关系" in shown and "批量导入：评估师王评已签书面回避声明" in shown
+
+
+def test_the_survey_fields_the_compensation_reads_are_imported_and_checked_by_cell(world):
+    from app.models import ModuleRecord
+    from services.modules.compute import business_input, quota_groups
+
+    sheets = survey_rows(2)
+    sheets["家庭成员"][2][6:8] = ["是", "否"]  # B-00000's second member: an unmarried adult child
+    sheets["家庭成员"][3][7] = "是"  # its third: reserved population
+    sheets["经营信息"] = [["户号", "月均损失(元)", "用地面积(㎡)"], ["B-00000", "abc", 300],
+                      ["B-00001", 8000, "也许"]]
+    sheets["家庭成员"][4][6] = "也许"
+    with pytest.raises(bulk.BulkInvalid) as refused:
+        run(world, workbook(sheets))
+    assert [(p.sheet, p.row, p.column) for p in refused.value.problems] == [
+        ("家庭成员", 5, "未婚成年子女"), ("经营信息", 2, "月均损失(元)"), ("经营信息", 3, "用地面积(㎡)")]
+    assert count(Household) == 0
+    sheets["家庭成员"][4][6] = None
+    sheets["经营信息"][1:] = [["B-00000", "9500.5", 300], ["B-00001", -1, None]]
+    with pytest.raises(bulk.BulkInvalid) as refused:  # the survey form's own limits, named by cell too
+        run(world, workbook(sheets))
+    assert [(p.sheet, p.row, p.column) for p in refused.value.problems] == [("经营信息", 3, "月均损失(元)")]
+    del sheets["经营信息"][2]
+    run(world, workbook(sheets))
+    docs = dict(db.session.execute(select(Household.code, ModuleRecord.data)
+                                   .join(ModuleRecord, ModuleRecord.household_id == Household.id)).all())
+    assert [quota_groups(p) for p in docs["B-00000"]["persons"]] == [(), ("unmarried_adult",), ("reserved",), ()]
+    assert [quota_groups(p) for p in docs["B-00001"]["persons"]] == [(), (), ("unmarried_adult",), ("reserved",)]
+    read = business_input(docs["B-00000"], {})
+    assert (str(read["monthly_loss"]), str(read["land_area"])) == ("9500.50", "300.00")
+    assert docs["B-00001"]["business"] is None
+
+
+def test_every_survey_form_field_is_a_template_column_or_deliberately_left_out(world):
+    from services.excel import bulkspec
+    from services.forms.survey import AncillaryRow, BuildingRow, BusinessPart, PersonRow, SurveyForm
+
+    parts = {"survey": (SurveyForm, bulkspec.HOUSEHOLDS), "persons": (PersonRow, bulkspec.PERSONS),
+             "buildings": (BuildingRow, bulkspec.BUILDINGS), "ancillary": (AncillaryRow, bulkspec.ANCILLARY),
+             "business": (BusinessPart, bulkspec.BUSINESS)}
+    for part, (schema, spec) in parts.items():
+        columns = {c.field for c in spec.columns}
+        missing = set(schema().fields) - columns - bulkspec.NOT_IMPORTED[part]
+        assert not missing, f"{part}: add a column to the sheet {spec.title} or list the field in NOT_IMPORTED"
+    book = load_workbook(io.BytesIO(bulk.template(world.actor("surveyor"), world.project.id, "survey").content))
+    explained = {(r[0], r[1]) for r in book["填写说明"].iter_rows(values_only=True) if r[1]}
+    for spec, header in ((bulkspec.PERSONS, "未婚成年子女"), (bulkspec.PERSONS, "预留人口"),
+                         (bulkspec.BUSINESS, "月均损失(元)"), (bulkspec.BUSINESS, "用地面积(㎡)")):
+        sheet = book[spec.title]
+        heads = [c.value for c in sheet[1]]
+        letter = sheet.cell(row=1, column=heads.index(header) + 1).column_letter
+        assert sheet[f"{letter}2"].value not in (None, "") and (spec.title, header) in explained
+        if spec is bulkspec.PERSONS:
+            assert any(v.formula1 == '"是,否"' and letter in str(v.sqref)
+                       for v in sheet.data_validations.dataValidation)

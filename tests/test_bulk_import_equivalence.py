@@ -55,8 +55,10 @@ def sheets() -> dict[str, list[list[Any]]]:
     rows["家庭成员"].append(["B-00004", "外来", id_number(9999), "其他", "否", "低保"])
     rows["附属物"] = [["户号", "项目", "数量"], ["B-00001", "热水器", 2], ["B-00001", "空调（挂机）", 1],
                    ["B-00003", "热水器", 1]]
-    rows["经营信息"] = [["户号", "营业执照号", "经营面积(㎡)", "承租人", "停产停业损失依据"],
-                      ["B-00001", "91330100MA2XXXXX0X", 280, "李明", "纳税证明"]]
+    rows["家庭成员"][5][6:8] = ["否", "是"]  # the survey's extra quota groups, 否 written out too
+    rows["经营信息"] = [["户号", "营业执照号", "经营面积(㎡)", "承租人", "停产停业损失依据", "月均损失(元)",
+                       "用地面积(㎡)"],
+                      ["B-00001", "91330100MA2XXXXX0X", 280, "李明", "纳税证明", 12500.5, "360"]]
     return rows
 
 
@@ -132,6 +134,10 @@ def test_the_bulk_import_writes_what_completing_each_survey_writes(world):
     kept = other["B-00001"]
     assert [len(kept[n]) for n, _ in OWNED] == [1, 1, 2, 4, 1, 1, 3, 2, 2, 1, 1, 0, 0, 0, 3]
     assert kept["task_events"][2]["detail"] == {"imported": True} and kept["process_instances"][0]["state"]["tasks"]
+    survey = kept["module_records"][0]["data"]  # the fields the compensation reads, as the survey stores them
+    assert [(p["unmarried_adult"], p["reserved"]) for p in survey["persons"]] == [(False, False), (False, True),
+                                                                                  (True, False)]
+    assert (survey["business"]["monthly_loss"], survey["business"]["land_area"]) == ("12500.50", "360.00")
     assert sum(len(v["persons"]) for v in other.values()) == 16
     assert sum(len(v["ancillary_items"]) for v in other.values()) == 3
     assert sum(len(v["business_details"]) for v in other.values()) == 1
